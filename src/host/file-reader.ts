@@ -1,0 +1,125 @@
+import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+
+/** Why a file could not be read as what it claims to be; `kind` lets callers tell the cases apart. */
+export type FormatErrorKind = 'not-found' | 'unreadable' | 'is-directory' | 'not-elf' | 'truncated' | 'corrupt';
+
+export class FormatError extends Error {
+  readonly expose = true;
+  constructor(
+    readonly file: string,
+    readonly kind: FormatErrorKind,
+    detail: string,
+  ) {
+    super(`${file}: ${detail}`);
+    this.name = 'FormatError';
+  }
+}
+
+const BLOCK = 16 * 1024;
+
+/**
+ * Random access to a file by offset, never holding more than the blocks touched.
+ * Every read is bounds-checked against the file's size so a lying header cannot
+ * make us read past the end or allocate absurd buffers.
+ */
+export class FileReader {
+  readonly size: number;
+  private readonly fd: number;
+  private readonly blocks = new Map<number, Buffer>();
+
+  private constructor(
+    readonly path: string,
+    fd: number,
+    size: number,
+  ) {
+    this.fd = fd;
+    this.size = size;
+  }
+
+  static open(path: string): FileReader {
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw fileSystemError(path, e);
+    }
+    try {
+      const st = fstatSync(fd);
+      if (st.isDirectory()) throw new FormatError(path, 'is-directory', 'is a directory, expected a file');
+      return new FileReader(path, fd, st.size);
+    } catch (e) {
+      closeSync(fd);
+      throw e instanceof FormatError ? e : fileSystemError(path, e);
+    }
+  }
+
+  close(): void {
+    closeSync(this.fd);
+    this.blocks.clear();
+  }
+
+  /** `len` bytes at `off`; throws `truncated` if the range leaves the file. */
+  bytes(off: number, len: number, what: string): Buffer {
+    if (!Number.isSafeInteger(off) || !Number.isSafeInteger(len) || off < 0 || len < 0 || off + len > this.size) {
+      throw new FormatError(this.path, 'truncated', `${what} at offset ${off} (+${len}) lies beyond the end of the file (${this.size} bytes)`);
+    }
+    const first = Math.floor(off / BLOCK);
+    const last = Math.floor((off + len - 1) / BLOCK);
+    if (len > 0 && first === last) {
+      const b = this.block(first);
+      const start = off - first * BLOCK;
+      return b.subarray(start, start + len);
+    }
+    const out = Buffer.allocUnsafe(len);
+    let done = 0;
+    while (done < len) {
+      const n = this.readInto(out, done, len - done, off + done);
+      if (n === 0) throw new FormatError(this.path, 'truncated', `${what}: file shrank while reading`);
+      done += n;
+    }
+    return out;
+  }
+
+  private block(i: number): Buffer {
+    let b = this.blocks.get(i);
+    if (!b) {
+      const start = i * BLOCK;
+      const len = Math.min(BLOCK, this.size - start);
+      b = Buffer.allocUnsafe(len);
+      let done = 0;
+      while (done < len) {
+        const n = this.readInto(b, done, len - done, start + done);
+        if (n === 0) break;
+        done += n;
+      }
+      b = b.subarray(0, done);
+      this.blocks.set(i, b);
+    }
+    return b;
+  }
+
+  private readInto(buf: Buffer, at: number, len: number, pos: number): number {
+    try {
+      return readSync(this.fd, buf, at, len, pos);
+    } catch (e) {
+      throw fileSystemError(this.path, e);
+    }
+  }
+}
+
+export function fileSystemError(path: string, e: unknown): FormatError {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return new FormatError(path, 'not-found', 'no such file (or a dangling symbolic link)');
+    case 'EACCES':
+    case 'EPERM':
+      return new FormatError(path, 'unreadable', 'permission denied');
+    case 'EISDIR':
+      return new FormatError(path, 'is-directory', 'is a directory, expected a file');
+    case 'ELOOP':
+      return new FormatError(path, 'unreadable', 'too many levels of symbolic links');
+    default:
+      return new FormatError(path, 'unreadable', (e as Error)?.message ?? String(e));
+  }
+}

@@ -1,0 +1,90 @@
+import { realpathSync } from 'node:fs';
+import { posix } from 'node:path';
+import type { ElfInfo } from './elf.js';
+import { readElf } from './elf.js';
+import { FormatError } from './file-reader.js';
+import { cacheFlagsFor, cacheLookupTable, type LdCache, readLdCache } from './ldcache.js';
+import { DiskSource, factsOf, type ObjectSource } from './object-source.js';
+import { loaderPlatform, type LoaderPlatform } from './platform.js';
+import { type Resolution, resolveGraph } from './resolve.js';
+
+export interface LoaderOptions {
+  /** Resolve inside this tree as if it were `/` (an unpacked root file system). */
+  root?: string;
+  /** As the loader would see it at run time; defaults to none. */
+  ldLibraryPath?: string[];
+  /** Override the cache file (default: `<root>/etc/ld.so.cache`); null to do without one. */
+  cachePath?: string | null;
+  source?: ObjectSource;
+  cache?: LdCache | null;
+}
+
+/** Splits LD_LIBRARY_PATH as the loader does: on ':' and ';'. */
+export function splitLibraryPath(value: string | undefined): string[] {
+  return value ? value.split(/[:;]/) : [];
+}
+
+/**
+ * The loader model for real files: one ld.so.cache parse, one directory listing and one ELF parse
+ * per file for as many executables as are resolved through it.
+ */
+export class DiskLoader {
+  readonly root: string;
+  readonly source: ObjectSource;
+  readonly cache: LdCache | null;
+  private readonly platforms = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
+
+  constructor(private readonly opts: LoaderOptions = {}) {
+    this.root = opts.root ? posix.resolve(opts.root) : '/';
+    this.source = opts.source ?? new DiskSource(this.root);
+    this.cache = opts.cache !== undefined ? opts.cache : loadCacheOrNull(opts.cachePath === undefined ? posix.join(this.root, 'etc/ld.so.cache') : opts.cachePath);
+  }
+
+  platformFor(elf: Pick<ElfInfo, 'machine' | 'class'>): { platform: LoaderPlatform; lookup: Map<string, string> } {
+    const key = `${elf.machine}/${elf.class}`;
+    let p = this.platforms.get(key);
+    if (!p) {
+      const platform = loaderPlatform(elf.machine, elf.class, this.root);
+      const lookup = this.cache ? cacheLookupTable(this.cache, cacheFlagsFor(elf.machine, elf.class), platform.hwcaps) : new Map<string, string>();
+      p = { platform, lookup };
+      this.platforms.set(key, p);
+    }
+    return p;
+  }
+
+  /** Resolves the executable at `path` (a path as seen inside the root). */
+  resolve(path: string, elf?: ElfInfo): Resolution {
+    const hostPath = this.root === '/' ? path : posix.join(this.root, path);
+    const info = elf ?? readElf(hostPath);
+    const { platform, lookup } = this.platformFor(info);
+    return resolveGraph(path, factsOf(info), {
+      source: this.source,
+      platform,
+      cacheLookup: (s) => lookup.get(s),
+      ldLibraryPath: this.opts.ldLibraryPath,
+      exeOrigin: this.exeOrigin(path),
+    });
+  }
+
+  /** The kernel gives the loader the executable's real path, so `$ORIGIN` follows symbolic links. */
+  private exeOrigin(path: string): string {
+    const abs = posix.resolve(path);
+    if (this.root !== '/') return posix.dirname(abs);
+    try {
+      return posix.dirname(realpathSync(abs));
+    } catch {
+      return posix.dirname(abs);
+    }
+  }
+}
+
+function loadCacheOrNull(path: string | null): LdCache | null {
+  if (path === null) return null;
+  try {
+    return readLdCache(path);
+  } catch (e) {
+    // Like the loader: an absent or unusable cache just means searching the default directories.
+    if (e instanceof FormatError) return null;
+    throw e;
+  }
+}
