@@ -1,0 +1,33 @@
+import { machineName } from '../host/elf.js';
+import { checkApp, type CheckReport } from '../host/check.js';
+import { type HostIndex, loadOrScan } from '../host/host-index.js';
+import { splitLibraryPath } from '../host/loader.js';
+import { loaderPlatform } from '../host/platform.js';
+import { type CompatSpec, parseSpec, readSpecFile } from './spec.js';
+
+export interface SpecCheckOptions {
+  extraDirs?: string[];
+  /** LD_LIBRARY_PATH as the application will run with it. */
+  ldLibraryPath?: string;
+  indexFile?: string;
+}
+
+/** The legacy format records no platform: it means the node's own. */
+export function legacyPlatformOf(index: HostIndex) {
+  return { machine: machineName(index.machine), class: index.class, interpreter: loaderPlatform(index.machine, index.class, '/', { hwcaps: [] }).interpreter };
+}
+
+export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string): CheckReport {
+  return checkApp(spec, index, { ldLibraryPath: splitLibraryPath(ldLibraryPath) });
+}
+
+export function checkSpecText(text: string, source: string, index: HostIndex, ldLibraryPath?: string): { spec: CompatSpec; report: CheckReport } {
+  const spec = parseSpec(text, source, { legacyPlatform: legacyPlatformOf(index) });
+  return { spec, report: checkSpec(spec, index, ldLibraryPath) };
+}
+
+export function checkSpecFile(path: string, opts: SpecCheckOptions = {}): CheckReport {
+  const { index } = loadOrScan({ extraDirs: opts.extraDirs, indexFile: opts.indexFile });
+  const spec = readSpecFile(path, { legacyPlatform: legacyPlatformOf(index) });
+  return checkSpec(spec, index, opts.ldLibraryPath);
+}

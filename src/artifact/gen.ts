@@ -1,0 +1,223 @@
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { posix } from 'node:path';
+import { appBinaryFromElf, type AppBinary } from '../host/app.js';
+import { type ElfInfo, probeFile } from '../host/elf.js';
+import { FormatError, fileSystemError } from '../host/file-reader.js';
+import { highestVersion } from '../host/host-index.js';
+import { DiskLoader } from '../host/loader.js';
+import { resolveInRoot } from '../host/object-source.js';
+import { expandTokens, type Resolution } from '../host/resolve.js';
+import { legacyAttributes } from './legacy.js';
+import { type CompatSpec, ociArchitecture } from './spec.js';
+
+export interface GenOptions {
+  /** Describe an unpacked root file system: paths resolve inside it as if it were `/`. */
+  root?: string;
+  name?: string;
+  /** Timestamp recorded in the spec; defaults to now. */
+  created?: Date;
+}
+
+interface Found {
+  /** Absolute host path of the file (its real path). */
+  real: string;
+  /** Every path (host, absolute) under which it was seen. */
+  seen: Set<string>;
+  elf?: ElfInfo;
+  script?: string;
+}
+
+/**
+ * Describes binaries, a directory tree or a root file system by reading their ELF headers; nothing
+ * is executed. Libraries the tree itself supplies (found through `$ORIGIN`, or inside the tree
+ * being described) are recorded as bundled: they travel with the application, and their own needs
+ * are checked like the rest.
+ */
+export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpec {
+  const root = opts.root ? posix.resolve(opts.root) : undefined;
+  if (root) assertDirectory(root);
+  const loader = new DiskLoader({ root });
+  const files = new Map<string, Found>();
+  let kind: CompatSpec['kind'] = root ? 'rootfs' : 'binary';
+  const treeRoots: string[] = [];
+
+  // Inside a root file system, absolute links point into the root, not at the host.
+  const realOf = (p: string): string => (root ? resolveInRoot(root, `/${posix.relative(root, p)}`) : realpathSync(p));
+  const safeReal = (p: string): string => {
+    try {
+      return realOf(p);
+    } catch {
+      return p;
+    }
+  };
+  const add = (hostPath: string, explicit: boolean) => {
+    let real: string;
+    try {
+      real = realOf(hostPath);
+      if (root) statSync(real);
+    } catch (e) {
+      if (!explicit) return;
+      throw fileSystemError(hostPath, e);
+    }
+    const known = files.get(real);
+    if (known) {
+      known.seen.add(hostPath);
+      return;
+    }
+    if (!statSync(real).isFile()) return;
+    const kindOf = probeFile(real);
+    if (kindOf.kind === 'other') {
+      if (explicit) throw new FormatError(hostPath, 'not-elf', 'not an ELF file or a script');
+      return;
+    }
+    files.set(real, { real, seen: new Set([hostPath, real]), ...(kindOf.kind === 'elf' ? { elf: kindOf.elf } : { script: kindOf.interpreter }) });
+  };
+
+  const inputsToWalk = root ? [root] : inputs.map((p) => posix.resolve(p));
+  if (inputsToWalk.length === 0) throw new FormatError('(no input)', 'not-found', 'give at least one binary or directory');
+  for (const p of inputsToWalk) {
+    let st;
+    try {
+      st = statSync(p);
+    } catch (e) {
+      throw fileSystemError(p, e);
+    }
+    if (st.isDirectory()) {
+      if (!root) kind = 'directory';
+      treeRoots.push(realpathSync(p));
+      walk(p, (f) => add(f, false));
+    } else add(p, true);
+  }
+
+  // Paths as the loader inside the described system sees them.
+  const inner = (hostPath: string) => (root ? `/${posix.relative(root, hostPath)}` : hostPath);
+  const outer = (innerPath: string) => (root ? posix.join(root, innerPath) : innerPath);
+  const inTree = (hostPath: string) => treeRoots.some((t) => hostPath === t || hostPath.startsWith(`${t}/`));
+
+  const resolutions = new Map<string, Resolution>();
+  const bundledOf = new Map<string, string[]>();
+  const pending = [...files.values()];
+  while (pending.length > 0) {
+    const f = pending.shift()!;
+    if (!f.elf?.dynamic) continue;
+    const first = [...f.seen][0]!;
+    const res = loader.resolve(inner(first), f.elf);
+    resolutions.set(f.real, res);
+    const bundled: string[] = [];
+    res.objects.forEach((o, i) => {
+      if (i === 0 || o.via === 'interpreter') return;
+      const host = outer(o.path);
+      const travels = root !== undefined || inTree(safeReal(host)) || (kind === 'binary' && foundThroughOrigin(res, i, loader));
+      if (!travels) return;
+      let real = safeReal(host);
+      if (!files.has(real)) {
+        add(host, false);
+        const nf = files.get(real);
+        if (nf) pending.push(nf);
+      } else files.get(real)!.seen.add(host);
+      real = files.has(real) ? real : host;
+      bundled.push(real);
+    });
+    bundledOf.set(f.real, bundled);
+  }
+
+  const all = [...files.values()];
+  const base = root ?? (kind === 'directory' && treeRoots.length === 1 ? treeRoots[0]! : commonDir(all.flatMap((f) => [...f.seen])));
+  const rel = (p: string) => posix.relative(base, p) || posix.basename(p);
+  const binaries: AppBinary[] = [];
+  for (const f of all) {
+    const names = [...f.seen].filter((p) => p === base || p.startsWith(base === '/' ? '/' : `${base}/`)).map(rel);
+    const path = names.includes(rel(f.real)) ? rel(f.real) : names[0] ?? posix.basename(f.real);
+    const aliases = [...new Set(names.filter((n) => n !== path))].sort();
+    if (f.script !== undefined) {
+      binaries.push({ path, ...(aliases.length ? { aliases } : {}), type: 'executable', linkage: 'script', machine: 'any', class: 64, interpreter: f.script, needed: [] });
+      continue;
+    }
+    const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel));
+    if (aliases.length) b.aliases = aliases;
+    binaries.push(b);
+  }
+  binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));
+
+  const firstElf = binaries.find((b) => b.linkage !== 'script');
+  const glibc = highestVersion(
+    binaries.flatMap((b) => b.needed.flatMap((n) => n.versions)),
+    'GLIBC_',
+  );
+  const exe = binaries.find((b) => b.type === 'executable' && b.linkage !== 'script') ?? firstElf;
+  const exeRes = exe ? [...resolutions.entries()].find(([real]) => rel(real) === exe.path || files.get(real)?.seen.has(posix.join(base, exe.path)))?.[1] : undefined;
+  const sonames = exeRes ? exeRes.objects.slice(1).map((o) => (o.via === 'interpreter' ? (o.facts.soname ?? posix.basename(o.path)) : o.name)) : (exe?.needed.map((n) => n.soname) ?? []);
+  return {
+    schemaVersion: 1,
+    kind,
+    name: opts.name ?? posix.basename(kind === 'binary' && exe ? exe.path : base),
+    created: (opts.created ?? new Date()).toISOString(),
+    platform: {
+      os: 'linux',
+      architecture: firstElf ? ociArchitecture(firstElf.machine, firstElf.class) : 'unknown',
+      ...(firstElf ? { machine: firstElf.machine } : {}),
+      ...(glibc ? { glibc } : {}),
+    },
+    binaries,
+    attributes: exe ? legacyAttributes(posix.basename(exe.path), sonames) : {},
+  };
+}
+
+/** Did the requesting object's RPATH/RUNPATH reach this library through an `$ORIGIN` entry? */
+function foundThroughOrigin(res: Resolution, i: number, loader: DiskLoader): boolean {
+  const o = res.objects[i]!;
+  if (o.via !== 'rpath' && o.via !== 'runpath') return false;
+  const dir = posix.dirname(o.path);
+  for (let l = o.loader; l >= 0; l = res.objects[l]!.loader) {
+    const f = res.objects[l]!.facts;
+    const list = o.via === 'runpath' ? f.runpath : f.runpath ? undefined : f.rpath;
+    const { platform } = loader.platformFor(f);
+    const origin = posix.dirname(posix.resolve(res.objects[l]!.path));
+    for (const el of list ?? []) {
+      if (!/\$(\{ORIGIN\}|ORIGIN)/.test(el)) continue;
+      const d = expandTokens(el, origin, platform);
+      if (d && (dir === d.replace(/\/+$/, '') || dir.startsWith(`${d.replace(/\/+$/, '')}/`))) return true;
+    }
+    if (o.via === 'runpath') break;
+  }
+  return false;
+}
+
+function walk(dir: string, visit: (file: string) => void): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (e) {
+    throw fileSystemError(dir, e);
+  }
+  for (const e of entries) {
+    const p = posix.join(dir, e.name);
+    if (e.isDirectory()) walk(p, visit);
+    else if (e.isFile()) visit(p);
+    else if (e.isSymbolicLink()) {
+      visit(p);
+    }
+  }
+}
+
+function commonDir(paths: string[]): string {
+  const split = paths.map((p) => posix.dirname(p).split('/'));
+  const first = split[0] ?? [''];
+  let n = first.length;
+  for (const s of split) {
+    let i = 0;
+    while (i < n && i < s.length && s[i] === first[i]) i++;
+    n = i;
+  }
+  return first.slice(0, n).join('/') || '/';
+}
+
+function assertDirectory(p: string): void {
+  let st;
+  try {
+    st = statSync(p);
+  } catch (e) {
+    throw fileSystemError(p, e);
+  }
+  if (!st.isDirectory()) throw new FormatError(p, 'is-directory', 'is not a directory (--root expects an unpacked root file system)');
+}

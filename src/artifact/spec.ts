@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { AppBinary } from '../host/app.js';
+import { SpecError } from './errors.js';
+import { fromLegacy, isLegacy, type LegacySpec } from './legacy.js';
+
+export { SpecError };
+
+export const MEDIA_TYPES = {
+  artifact: 'application/vnd.compspec.compat.v1',
+  spec: 'application/vnd.compspec.compat.spec.v1+json',
+  legacy: 'application/org.supercontainers.compspec',
+  nfd: 'application/vnd.nfd.image-compatibility.v1alpha1',
+} as const;
+
+export const ANNOTATIONS = {
+  name: 'io.compspec.compat.name',
+  platform: 'io.compspec.compat.platform',
+} as const;
+
+export type SpecBinary = AppBinary;
+
+export interface CompatSpec {
+  schemaVersion: 1;
+  kind: 'binary' | 'directory' | 'rootfs';
+  name?: string;
+  created?: string;
+  platform: { os: string; architecture: string; machine?: string; glibc?: string };
+  binaries: SpecBinary[];
+  attributes: Record<string, string>;
+}
+
+type Validator = ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
+let validator: Validator | undefined;
+
+/** Compiled once, on first use: the schema in manifests/ is the single definition of the format. */
+function validate(doc: unknown): string | undefined {
+  if (!validator) {
+    const require = createRequire(import.meta.url);
+    const Ajv = require('ajv') as new (o: object) => { compile(s: object): Validator };
+    const schema = JSON.parse(readFileSync(new URL('../../manifests/compat-spec.schema.json', import.meta.url), 'utf8'));
+    validator = new Ajv({ allErrors: false, strict: true }).compile(schema);
+  }
+  if (validator(doc)) return undefined;
+  const e = validator.errors?.[0];
+  return e ? `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}` : 'is invalid';
+}
+
+export interface ParseOptions {
+  /** Machine and class to assume for the legacy format, which records none (the node's own). */
+  legacyPlatform?: { machine: string; class: 32 | 64; interpreter?: string };
+}
+
+/** A compat spec (or the seed prototype's `{version, attributes}`) from JSON text, validated. */
+export function parseSpec(text: string, source: string, opts: ParseOptions = {}): CompatSpec {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw new SpecError(source, `not valid JSON (${(e as Error).message})`);
+  }
+  if (isLegacy(doc)) return fromLegacy(doc as LegacySpec, source, opts.legacyPlatform);
+  if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw new SpecError(source, 'not a compat spec (expected a JSON object)');
+  if (!('schemaVersion' in doc)) throw new SpecError(source, 'not a compat spec (no schemaVersion, and not the legacy {version, attributes} format)');
+  const problem = validate(doc);
+  if (problem) throw new SpecError(source, `invalid compat spec: ${problem}`);
+  return doc as CompatSpec;
+}
+
+export function readSpecFile(path: string, opts: ParseOptions = {}): CompatSpec {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new SpecError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a spec file' : code === 'EACCES' ? 'permission denied' : (e as Error).message);
+  }
+  return parseSpec(text, path, opts);
+}
+
+/** OCI architecture names (as image indexes use them) for ELF machine names. */
+export function ociArchitecture(machine: string, cls: 32 | 64): string {
+  const map: Record<string, string> = { x86_64: 'amd64', i386: '386', aarch64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390: 's390x', riscv: 'riscv64', loongarch: 'loong64' };
+  return map[machine] ?? (cls === 64 ? `${machine}` : machine);
+}

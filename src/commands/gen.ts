@@ -1,0 +1,28 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base.js';
+
+export default class Gen extends BaseCommand {
+  static summary = 'Describe binaries, a directory tree or a root file system as a compat spec (reads ELF headers; runs nothing).';
+  static examples = ['<%= config.bin %> gen /usr/bin/xz', '<%= config.bin %> gen ./app -o app.compat.json', '<%= config.bin %> gen --root ./rootfs -o rootfs.compat.json'];
+  static strict = false;
+  static args = { path: Args.string({ description: 'ELF binaries, scripts or directories to describe.' }) };
+  static flags = {
+    output: Flags.string({ char: 'o', description: 'Write the spec to this file (atomically) instead of stdout.' }),
+    root: Flags.string({ description: 'An unpacked root file system: resolve inside it as if it were /.' }),
+    name: Flags.string({ description: 'Name recorded in the spec (default: the executable or directory name).' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Gen);
+    const paths = argv as string[];
+    if (paths.length === 0 && !flags.root) this.error('give a binary or directory to describe (or --root DIR)', { exit: 2 });
+    const { generateSpec } = await import('../artifact/gen.js');
+    const spec = generateSpec(paths, { root: flags.root, name: flags.name });
+    const text = `${JSON.stringify(spec, null, 2)}\n`;
+    if (flags.output) {
+      const { writeFileAtomic } = await import('../host/atomic-file.js');
+      writeFileAtomic(flags.output, text);
+      process.stderr.write(`wrote ${flags.output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
+    } else process.stdout.write(text);
+  }
+}

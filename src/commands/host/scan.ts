@@ -1,0 +1,36 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base.js';
+
+export default class HostScan extends BaseCommand {
+  static summary = 'Index every library the loader could find on this node (ld.so.cache, default dirs, extra paths).';
+  static examples = ['<%= config.bin %> host scan', '<%= config.bin %> host scan --path /opt/site/lib'];
+  static flags = {
+    path: Flags.string({ multiple: true, description: 'Extra library directories to index.' }),
+    json: Flags.boolean({ description: 'Print a JSON summary.' }),
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(HostScan);
+    const { scanHost, saveIndex, defaultIndexFile } = await import('../../host/host-index.js');
+    const t0 = performance.now();
+    const index = scanHost({ extraDirs: flags.path });
+    const file = defaultIndexFile();
+    saveIndex(index, file);
+    const ms = performance.now() - t0;
+    const summary = {
+      file,
+      fingerprint: index.fingerprint,
+      libraries: Object.keys(index.objects).length,
+      directories: Object.keys(index.dirs).length,
+      cacheEntries: index.cacheEntries.length,
+      glibc: index.glibc,
+      hwcaps: index.hwcaps,
+      milliseconds: Math.round(ms),
+    };
+    if (flags.json) this.printJson(summary);
+    else
+      process.stdout.write(
+        `indexed ${summary.libraries} libraries in ${summary.directories} directories (ld.so.cache: ${summary.cacheEntries} entries${index.glibc ? `, ${index.glibc}` : ''}) in ${summary.milliseconds} ms\n-> ${file}\n`,
+      );
+  }
+}

@@ -1,0 +1,31 @@
+import { Args, Flags } from '@oclif/core';
+import { BaseCommand } from '../../cli/base.js';
+
+export default class HostShow extends BaseCommand {
+  static summary = 'Show the node\'s library index: every soname, or the candidates for one.';
+  static examples = ['<%= config.bin %> host show libc.so.6', '<%= config.bin %> host show --json'];
+  static args = { soname: Args.string({ description: 'Only this soname.' }) };
+  static flags = {
+    json: Flags.boolean({ description: 'Print JSON.' }),
+    path: Flags.string({ multiple: true, description: 'Extra library directories (as given to host scan).' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(HostShow);
+    const { loadOrScan } = await import('../../host/host-index.js');
+    const { candidatesBySoname } = await import('../../host/host-show.js');
+    const { index } = loadOrScan({ extraDirs: flags.path });
+    const all = candidatesBySoname(index);
+    const pick = args.soname ? { [args.soname]: all[args.soname] ?? [] } : all;
+    if (args.soname && pick[args.soname]!.length === 0) {
+      process.stderr.write(`compat: ${args.soname}: not found on this node\n`);
+      return this.exit(1);
+    }
+    if (flags.json) return this.printJson(pick);
+    const out: string[] = [];
+    for (const [soname, cands] of Object.entries(pick)) {
+      for (const c of cands) out.push(`${soname} (${c.machine}, ${c.class}-bit) => ${c.path}${args.soname && c.versions.length ? `\n    versions: ${c.versions.join(' ')}` : ''}`);
+    }
+    process.stdout.write(`${out.join('\n')}\n`);
+  }
+}

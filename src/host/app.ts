@@ -1,0 +1,83 @@
+import { DF_1_NODEFLIB, machineName, machineNumber } from './elf.js';
+import type { ElfInfo } from './elf.js';
+import type { ObjectFacts } from './object-source.js';
+
+/**
+ * One binary of an application as the check needs it: what the loader will read from its headers.
+ * It is the `binaries[]` entry of the compat spec; it lives here so a check works from it offline.
+ */
+export interface AppBinary {
+  /** Path inside the application's tree ('/'-separated, relative). */
+  path: string;
+  /** Other paths in the tree that name the same file (symbolic links such as `libfoo.so.1`). */
+  aliases?: string[];
+  type: 'executable' | 'library';
+  linkage: 'dynamic' | 'static' | 'script';
+  machine: string;
+  class: 32 | 64;
+  endian?: 'little' | 'big';
+  interpreter?: string;
+  soname?: string;
+  needed: Array<{ soname: string; versions: string[]; weakVersions?: string[] }>;
+  rpath?: string[];
+  runpath?: string[];
+  nodeflib?: boolean;
+  /** Versions this binary defines (for libraries that travel with the application). */
+  defines?: string[];
+  /** Paths (inside the tree) of the libraries it loads from the application itself. */
+  bundled?: string[];
+}
+
+export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]): AppBinary {
+  const byFile = new Map(elf.verneed.map((n) => [n.file, n.versions]));
+  const needed = elf.needed.map((soname) => {
+    const vs = byFile.get(soname) ?? [];
+    const weak = vs.filter((v) => v.weak).map((v) => v.name);
+    return { soname, versions: vs.filter((v) => !v.weak).map((v) => v.name), ...(weak.length ? { weakVersions: weak } : {}) };
+  });
+  return {
+    path,
+    type: elf.interpreter || elf.type === 'exec' ? 'executable' : 'library',
+    linkage: elf.dynamic ? 'dynamic' : 'static',
+    machine: machineName(elf.machine),
+    class: elf.class,
+    endian: elf.endian,
+    ...(elf.interpreter ? { interpreter: elf.interpreter } : {}),
+    ...(elf.soname ? { soname: elf.soname } : {}),
+    needed,
+    ...(elf.rpath && !elf.runpath ? { rpath: elf.rpath } : {}),
+    ...(elf.runpath ? { runpath: elf.runpath } : {}),
+    ...(elf.flags1 & DF_1_NODEFLIB ? { nodeflib: true } : {}),
+    ...(elf.verdef.length ? { defines: elf.verdef } : {}),
+    ...(bundled.length ? { bundled } : {}),
+  };
+}
+
+/** The loader's view of a spec entry; entries of unknown versions pass the version check. */
+export function factsOfApp(b: AppBinary): ObjectFacts {
+  const isNeeded = new Set<string>();
+  const needed: string[] = [];
+  const verneed: ObjectFacts['verneed'] = [];
+  for (const n of b.needed) {
+    if (!isNeeded.has(n.soname)) needed.push(n.soname);
+    isNeeded.add(n.soname);
+    const versions = [...n.versions.map((name) => ({ name, weak: false })), ...(n.weakVersions ?? []).map((name) => ({ name, weak: true }))];
+    if (versions.length) verneed.push({ file: n.soname, versions });
+  }
+  return {
+    class: b.class,
+    endian: b.endian ?? 'little',
+    osabi: 0,
+    type: b.type === 'executable' ? 'exec' : 'dyn',
+    machine: machineNumber(b.machine) ?? -1,
+    interpreter: b.interpreter,
+    dynamic: b.linkage === 'dynamic',
+    needed,
+    soname: b.soname,
+    rpath: b.rpath,
+    runpath: b.runpath,
+    flags1: b.nodeflib ? DF_1_NODEFLIB : 0,
+    verneed,
+    verdef: b.defines ?? [],
+  };
+}

@@ -1,0 +1,260 @@
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { posix } from 'node:path';
+import { writeFileAtomic } from './atomic-file.js';
+import { readElf } from './elf.js';
+import { FormatError } from './file-reader.js';
+import { cacheFlagsFor, cacheLookupTable, type LdCache, readLdCache } from './ldcache.js';
+import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
+import { loaderPlatform, type LoaderPlatform } from './platform.js';
+
+export const INDEX_VERSION = 1;
+
+/** Everything the loader could find on this node, keyed the way the loader looks things up. */
+export interface HostIndex {
+  version: number;
+  fingerprint: string;
+  created: string;
+  /** The node's own platform (its loader's machine and class). */
+  machine: number;
+  class: 32 | 64;
+  hwcaps: string[];
+  cachePath: string;
+  cacheEntries: Array<{ soname: string; path: string; flags: number; hwcapsName?: string; plain: boolean }>;
+  /** Directories indexed, each entry name → the key of its facts in `objects` (null: not a loadable ELF object). */
+  dirs: Record<string, Record<string, string | null>>;
+  objects: Record<string, ObjectFacts>;
+  /** Extra directories asked for with `--path` (and LD_LIBRARY_PATH at scan time). */
+  extraDirs: string[];
+  /** The highest `GLIBC_x.y` the node's libc defines, when it has one. */
+  glibc?: string;
+}
+
+export interface ScanOptions {
+  extraDirs?: string[];
+  cachePath?: string;
+  /** Where the index is persisted; defaults to `$XDG_CACHE_HOME/compat/host-index.json`. */
+  indexFile?: string;
+}
+
+const HOST_INTERPRETERS = ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux.so.2', '/lib/ld-linux-aarch64.so.1', '/lib/ld-linux-armhf.so.3'];
+
+export function defaultIndexFile(): string {
+  const base = process.env.XDG_CACHE_HOME || posix.join(homedir(), '.cache');
+  return posix.join(base, 'compat', 'host-index.json');
+}
+
+function hostPlatform(): LoaderPlatform {
+  // The node's native loader: read it from the node's own interpreter (what `/bin/sh` runs under).
+  for (const candidate of ['/bin/sh', '/usr/bin/env', process.execPath]) {
+    try {
+      const e = readElf(candidate);
+      return loaderPlatform(e.machine, e.class);
+    } catch {
+      /* try the next one */
+    }
+  }
+  return loaderPlatform(62, 64);
+}
+
+/** The dirs the index covers: default dirs, every directory the cache points into, extras; with their hwcaps subdirs. */
+function dirsToIndex(platform: LoaderPlatform, cache: LdCache | null, extra: string[]): string[] {
+  const top = new Set<string>([...platform.defaultDirs, ...extra.map((d) => posix.resolve(d))]);
+  for (const e of cache?.entries ?? []) {
+    let d = posix.dirname(e.path);
+    if (e.hwcapsName && d.endsWith(`/glibc-hwcaps/${e.hwcapsName}`)) d = d.slice(0, -`/glibc-hwcaps/${e.hwcapsName}`.length);
+    top.add(d);
+  }
+  const all: string[] = [];
+  for (const d of top) for (const sub of platform.subdirs) all.push(sub ? `${d}/${sub}` : d);
+  return all;
+}
+
+function stamp(path: string): string {
+  try {
+    const st = statSync(path);
+    return `${st.mtimeMs}:${st.size}:${st.ino}`;
+  } catch {
+    return '-';
+  }
+}
+
+/** Changes whenever the cache file or any indexed directory gains, loses or replaces an entry. */
+export function fingerprintOf(cachePath: string, dirs: string[], extra: string[]): string {
+  const h = createHash('sha256');
+  h.update(`v${INDEX_VERSION}\0${cachePath}\0${stamp(cachePath)}\0${extra.join(':')}\0`);
+  for (const d of dirs) h.update(`${d}\0${stamp(d)}\0`);
+  return h.digest('hex').slice(0, 32);
+}
+
+export function scanHost(opts: ScanOptions = {}): HostIndex {
+  const platform = hostPlatform();
+  const cachePath = opts.cachePath ?? '/etc/ld.so.cache';
+  let cache: LdCache | null = null;
+  try {
+    cache = readLdCache(cachePath);
+  } catch (e) {
+    if (!(e instanceof FormatError)) throw e;
+  }
+  const extra = opts.extraDirs ?? [];
+  const dirList = dirsToIndex(platform, cache, extra);
+  const dirs: HostIndex['dirs'] = {};
+  const objects: HostIndex['objects'] = {};
+  const byReal = new Map<string, string | null>();
+  const factsFor = (path: string): string | null => {
+    let real: string;
+    try {
+      real = realpathSync(path);
+    } catch {
+      return null;
+    }
+    if (byReal.has(real)) return byReal.get(real)!;
+    let key: string | null = null;
+    try {
+      const elf = readElf(real);
+      if (elf.type === 'dyn') {
+        key = real;
+        objects[real] = factsOf(elf);
+      }
+    } catch {
+      key = null;
+    }
+    byReal.set(real, key);
+    return key;
+  };
+  for (const d of dirList) {
+    let names: string[];
+    try {
+      names = readdirSync(d);
+    } catch {
+      continue;
+    }
+    const entries: Record<string, string | null> = {};
+    for (const n of names) entries[n] = /\.so(\.|$)|^ld-/.test(n) ? factsFor(`${d}/${n}`) : null;
+    dirs[d] = entries;
+  }
+  for (const i of HOST_INTERPRETERS) {
+    const key = factsFor(i);
+    if (key) {
+      const d = posix.dirname(i);
+      dirs[d] ??= {};
+      dirs[d]![posix.basename(i)] = key;
+    }
+  }
+  const libc = Object.values(objects).find((o) => o.soname === 'libc.so.6' && o.machine === platform.machine && o.class === platform.class);
+  const glibc = libc ? highestVersion(libc.verdef, 'GLIBC_') : undefined;
+  return {
+    version: INDEX_VERSION,
+    fingerprint: fingerprintOf(cachePath, dirList, extra),
+    created: new Date().toISOString(),
+    machine: platform.machine,
+    class: platform.class,
+    hwcaps: platform.hwcaps,
+    cachePath,
+    cacheEntries: (cache?.entries ?? []).map((e) => ({ soname: e.soname, path: e.path, flags: e.flags, ...(e.hwcapsName ? { hwcapsName: e.hwcapsName } : {}), plain: e.hwcap === 0n })),
+    dirs,
+    objects,
+    extraDirs: extra,
+    ...(glibc ? { glibc } : {}),
+  };
+}
+
+/** Persists atomically: a temp file renamed into place, so a reader never sees half an index. */
+export function saveIndex(index: HostIndex, file = defaultIndexFile()): void {
+  writeFileAtomic(file, JSON.stringify(index));
+}
+
+/** Is `index` still what a scan would produce now? Costs one stat per indexed directory. */
+export function isFresh(index: HostIndex, opts: ScanOptions = {}): boolean {
+  const extra = opts.extraDirs ?? [];
+  if (index.version !== INDEX_VERSION || index.extraDirs.join(':') !== extra.join(':')) return false;
+  if (opts.cachePath !== undefined && opts.cachePath !== index.cachePath) return false;
+  const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
+  const cache = { entries: index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) };
+  return fingerprintOf(index.cachePath, dirsToIndex(platform, cache, extra), extra) === index.fingerprint;
+}
+
+export interface LoadedIndex {
+  index: HostIndex;
+  /** 'loaded' from disk, or 'scanned' because none was there or it was stale. */
+  how: 'loaded' | 'scanned';
+}
+
+/** The persisted index when it is fresh, otherwise a new scan (saved for next time). */
+export function loadOrScan(opts: ScanOptions = {}): LoadedIndex {
+  const file = opts.indexFile ?? defaultIndexFile();
+  try {
+    const index = JSON.parse(readFileSync(file, 'utf8')) as HostIndex;
+    if (isFresh(index, opts)) return { index, how: 'loaded' };
+  } catch {
+    /* absent or unreadable: rebuild */
+  }
+  const index = scanHost(opts);
+  try {
+    saveIndex(index, file);
+  } catch {
+    /* a read-only cache dir still lets the check run */
+  }
+  return { index, how: 'scanned' };
+}
+
+export function highestVersion(versions: string[], prefix: string): string | undefined {
+  const nums = versions.filter((v) => v.startsWith(prefix) && /^[\d.]+$/.test(v.slice(prefix.length)));
+  nums.sort((a, b) => compareDotted(a.slice(prefix.length), b.slice(prefix.length)));
+  return nums.at(-1);
+}
+
+export function compareDotted(a: string, b: string): number {
+  const x = a.split('.').map(Number);
+  const y = b.split('.').map(Number);
+  for (let i = 0; i < Math.max(x.length, y.length); i++) {
+    const d = (x[i] ?? 0) - (y[i] ?? 0);
+    if (d !== 0) return d;
+  }
+  return 0;
+}
+
+/** The host index as a loader object source; directories it never indexed are read from disk. */
+export class IndexSource implements ObjectSource {
+  private readonly disk = new DiskSource('/');
+  private readonly lists = new Map<string, ReadonlySet<string>>();
+  constructor(private readonly index: HostIndex) {}
+
+  list(dir: string): ReadonlySet<string> | undefined {
+    const entries = this.index.dirs[dir];
+    if (!entries) return this.indexed(dir) ? undefined : this.disk.list(dir);
+    let s = this.lists.get(dir);
+    if (!s) {
+      s = new Set(Object.keys(entries));
+      this.lists.set(dir, s);
+    }
+    return s;
+  }
+
+  open(path: string): OpenResult {
+    const dir = posix.dirname(path);
+    const entries = this.index.dirs[dir];
+    if (entries) {
+      const key = entries[posix.basename(path)];
+      if (key === undefined) return { ok: false, missing: true };
+      if (key !== null) return { ok: true, facts: this.index.objects[key]! };
+    }
+    return this.disk.open(path);
+  }
+
+  /** A directory the scan looked for and did not find stays missing without touching the disk. */
+  private indexed(dir: string): boolean {
+    if (!this.scanned) {
+      const platform = loaderPlatform(this.index.machine, this.index.class, '/', { hwcaps: this.index.hwcaps });
+      this.scanned = new Set(dirsToIndex(platform, { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) }, this.index.extraDirs));
+    }
+    return this.scanned.has(dir);
+  }
+  private scanned?: Set<string>;
+
+  cacheLookup(machine: number, cls: 32 | 64): Map<string, string> {
+    const cache: LdCache = { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: e.plain ? 0n : 1n << 62n })) };
+    return cacheLookupTable(cache, cacheFlagsFor(machine, cls), this.index.hwcaps);
+  }
+}
