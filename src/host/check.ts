@@ -76,15 +76,18 @@ class AppOverlay implements ObjectSource {
     return posix.join(this.mount || '/', p);
   }
 
-  show(p: string): string {
+  show(raw: string): string {
+    const p = posix.normalize(raw);
     return this.mount && p.startsWith(`${this.mount}/`) ? p.slice(this.mount.length + 1) : p;
   }
 
   isApp(p: string): boolean {
-    return this.files.has(p);
+    return this.files.has(posix.normalize(p));
   }
 
-  list(dir: string): ReadonlySet<string> | undefined {
+  list(raw: string): ReadonlySet<string> | undefined {
+    // The kernel resolves '..' in what the loader opens; the overlay's keys are normalized.
+    const dir = posix.normalize(raw);
     if (this.merged.has(dir)) return this.merged.get(dir);
     const mine = this.dirs.get(dir);
     const theirs = dir === this.mount || dir.startsWith(`${this.mount}/`) ? undefined : this.host.list(dir);
@@ -93,7 +96,8 @@ class AppOverlay implements ObjectSource {
     return out;
   }
 
-  open(path: string): OpenResult {
+  open(raw: string): OpenResult {
+    const path = posix.normalize(raw);
     const f = this.files.get(path);
     if (f) return { ok: true, facts: f };
     if (this.mount && (path === this.mount || path.startsWith(`${this.mount}/`))) return { ok: false, missing: true };
@@ -163,7 +167,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const collect = (b: AppBinary, res: Resolution, libraries: ResolvedLibrary[]) => {
     res.objects.forEach((o, i) => {
       if (i === 0 || o.via === 'interpreter') return;
-      reached.add(o.path);
+      reached.add(posix.normalize(o.path));
       libraries.push({ soname: o.name, path: overlay.show(o.path), from: overlay.isApp(o.path) ? 'application' : 'host' });
     });
     for (const m of res.missing) {

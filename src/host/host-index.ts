@@ -221,7 +221,8 @@ export class IndexSource implements ObjectSource {
   private readonly lists = new Map<string, ReadonlySet<string>>();
   constructor(private readonly index: HostIndex) {}
 
-  list(dir: string): ReadonlySet<string> | undefined {
+  list(raw: string): ReadonlySet<string> | undefined {
+    const dir = posix.normalize(raw);
     const entries = this.index.dirs[dir];
     if (!entries) return this.indexed(dir) ? undefined : this.disk.list(dir);
     let s = this.lists.get(dir);
@@ -232,7 +233,8 @@ export class IndexSource implements ObjectSource {
     return s;
   }
 
-  open(path: string): OpenResult {
+  open(raw: string): OpenResult {
+    const path = posix.normalize(raw);
     const dir = posix.dirname(path);
     const entries = this.index.dirs[dir];
     if (entries) {

@@ -8,18 +8,23 @@ export interface Candidate {
   versions: string[];
 }
 
-/** soname → every file the index holds under that name (by DT_SONAME or file name), sorted by soname. */
+/**
+ * soname → every file the index holds under that name, sorted by soname; a file reachable through
+ * two directories (/lib and /usr/lib on merged-/usr systems) is listed once, by its first path.
+ */
 export function candidatesBySoname(index: HostIndex): Record<string, Candidate[]> {
   const out = new Map<string, Candidate[]>();
+  const listed = new Set<string>();
   for (const [dir, entries] of Object.entries(index.dirs)) {
     for (const [name, key] of Object.entries(entries)) {
       if (key === null) continue;
       const f = index.objects[key]!;
       const soname = f.soname ?? name;
       if (soname !== name) continue;
+      if (listed.has(`${soname}\0${key}`)) continue;
+      listed.add(`${soname}\0${key}`);
       const list = out.get(soname) ?? [];
-      const path = `${dir}/${name}`;
-      if (!list.some((c) => c.path === path)) list.push({ path, machine: machineName(f.machine), class: f.class, versions: f.verdef });
+      list.push({ path: `${dir}/${name}`, machine: machineName(f.machine), class: f.class, versions: f.verdef });
       out.set(soname, list);
     }
   }

@@ -1,0 +1,41 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function tempDir(prefix = 'compat-test-'): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** Writes `files` (name → content) under `dir`, creating parents. */
+export function writeTree(dir: string, files: Record<string, string>): void {
+  for (const [name, content] of Object.entries(files)) {
+    mkdirSync(join(dir, name, '..'), { recursive: true });
+    writeFileSync(join(dir, name), content);
+  }
+}
+
+/** Runs gcc; throws with its stderr when it fails so a broken fixture names itself. */
+export function gcc(cwd: string, args: string[]): void {
+  execFileSync('gcc', args, { cwd, stdio: ['ignore', 'ignore', 'pipe'] });
+}
+
+export interface RunResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs a built fixture for real: the loader's verdict the check must match. */
+export function runBinary(path: string, env: Record<string, string> = {}): RunResult {
+  const r = spawnSync(path, [], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env }, timeout: 10000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+const BIN = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'bin', 'run.js');
+
+/** The real CLI as a user runs it (needs `npm run build`). */
+export function compat(args: string[], opts: { env?: Record<string, string>; cwd?: string; input?: string } = {}): RunResult {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: opts.cwd, input: opts.input, env: { ...process.env, ...opts.env }, timeout: 60000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
