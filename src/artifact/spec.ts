@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { AppBinary } from '../host/app.js';
 import { SpecError } from './errors.js';
+import { validate as validateGenerated } from './spec-validator.generated.js';
 import { fromLegacy, isLegacy, type LegacySpec } from './legacy.js';
 
 export { SpecError };
@@ -31,16 +31,10 @@ export interface CompatSpec {
 }
 
 type Validator = ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
-let validator: Validator | undefined;
+const validator = validateGenerated as Validator;
 
-/** Compiled once, on first use: the schema in manifests/ is the single definition of the format. */
+/** The schema in manifests/ is the single definition of the format; the build compiles it ahead of time. */
 function validate(doc: unknown): string | undefined {
-  if (!validator) {
-    const require = createRequire(import.meta.url);
-    const Ajv = require('ajv') as new (o: object) => { compile(s: object): Validator };
-    const schema = JSON.parse(readFileSync(new URL('../../manifests/compat-spec.schema.json', import.meta.url), 'utf8'));
-    validator = new Ajv({ allErrors: false, strict: true }).compile(schema);
-  }
   if (validator(doc)) return undefined;
   const e = validator.errors?.[0];
   return e ? `${e.instancePath || '(top level)'} ${e.message ?? 'is invalid'}` : 'is invalid';
