@@ -16,7 +16,8 @@ if [ "${#missing[@]}" -gt 0 ] && [ "${1:-}" != "--npm-only" ]; then
 fi
 
 # The lockfile pins the Node 20 lines of every dependency; .npmrc makes a bad bump fail loudly.
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  npm ci --no-audit --no-fund
+# (`npm ci` rejects this lockfile over platform-specific optional packages it never installs.)
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ] || [ package.json -nt node_modules/.package-lock.json ]; then
+  npm install --no-audit --no-fund
 fi
 npm run build
