@@ -42,7 +42,15 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   const treeRoots: string[] = [];
 
   // Inside a root file system, absolute links point into the root, not at the host.
-  const realOf = (p: string): string => (root ? resolveInRoot(root, `/${posix.relative(root, p)}`) : realpathSync(p));
+  const reals = new Map<string, string>();
+  const realOf = (p: string): string => {
+    let r = reals.get(p);
+    if (r === undefined) {
+      r = root ? resolveInRoot(root, `/${posix.relative(root, p)}`) : realpathSync.native(p);
+      reals.set(p, r);
+    }
+    return r;
+  };
   const safeReal = (p: string): string => {
     try {
       return realOf(p);
@@ -54,7 +62,6 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     let real: string;
     try {
       real = realOf(hostPath);
-      if (root) statSync(real);
     } catch (e) {
       if (!explicit) return;
       throw fileSystemError(hostPath, e);
@@ -64,8 +71,14 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       known.seen.add(hostPath);
       return;
     }
-    if (!statSync(real).isFile()) return;
-    const kindOf = probeFile(real);
+    let kindOf;
+    try {
+      kindOf = probeFile(real);
+    } catch (e) {
+      // Inside a tree, what cannot be opened (a link to a directory, a dangling link) is not a binary.
+      if (!explicit && e instanceof FormatError && (e.kind === 'is-directory' || e.kind === 'not-found' || e.kind === 'unreadable')) return;
+      throw e;
+    }
     if (kindOf.kind === 'other') {
       if (explicit) throw new FormatError(hostPath, 'not-elf', 'not an ELF file or a script');
       return;
@@ -84,7 +97,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     }
     if (st.isDirectory()) {
       if (!root) kind = 'directory';
-      treeRoots.push(realpathSync(p));
+      treeRoots.push(realpathSync.native(p));
       walk(p, (f) => add(f, false));
     } else add(p, true);
   }
@@ -140,10 +153,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));
 
   const firstElf = binaries.find((b) => b.linkage !== 'script');
-  const glibc = highestVersion(
-    binaries.flatMap((b) => b.needed.flatMap((n) => n.versions)),
-    'GLIBC_',
-  );
+  const glibc = highestVersion(new Set(binaries.flatMap((b) => b.needed.flatMap((n) => n.versions))), 'GLIBC_');
   const exe = binaries.find((b) => b.type === 'executable' && b.linkage !== 'script') ?? firstElf;
   const exeRes = exe ? [...resolutions.entries()].find(([real]) => rel(real) === exe.path || files.get(real)?.seen.has(posix.join(base, exe.path)))?.[1] : undefined;
   const sonames = exeRes ? exeRes.objects.slice(1).map((o) => (o.via === 'interpreter' ? (o.facts.soname ?? posix.basename(o.path)) : o.name)) : (exe?.needed.map((n) => n.soname) ?? []);

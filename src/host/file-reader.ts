@@ -15,7 +15,8 @@ export class FormatError extends Error {
   }
 }
 
-const BLOCK = 16 * 1024;
+/** Headers, program headers and the dynamic section are small: read a page at a time. */
+const BLOCK = 4096;
 
 /**
  * Random access to a file by offset, never holding more than the blocks touched.

@@ -105,7 +105,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   const factsFor = (path: string): string | null => {
     let real: string;
     try {
-      real = realpathSync(path);
+      real = realpathSync.native(path);
     } catch {
       return null;
     }
@@ -199,10 +199,13 @@ export function loadOrScan(opts: ScanOptions = {}): LoadedIndex {
   return { index, how: 'scanned' };
 }
 
-export function highestVersion(versions: string[], prefix: string): string | undefined {
-  const nums = versions.filter((v) => v.startsWith(prefix) && /^[\d.]+$/.test(v.slice(prefix.length)));
-  nums.sort((a, b) => compareDotted(a.slice(prefix.length), b.slice(prefix.length)));
-  return nums.at(-1);
+export function highestVersion(versions: Iterable<string>, prefix: string): string | undefined {
+  let best: string | undefined;
+  for (const v of versions) {
+    if (!v.startsWith(prefix) || !/^[\d.]+$/.test(v.slice(prefix.length))) continue;
+    if (best === undefined || compareDotted(v.slice(prefix.length), best.slice(prefix.length)) > 0) best = v;
+  }
+  return best;
 }
 
 export function compareDotted(a: string, b: string): number {

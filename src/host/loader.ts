@@ -71,7 +71,7 @@ export class DiskLoader {
     const abs = posix.resolve(path);
     if (this.root !== '/') return posix.dirname(abs);
     try {
-      return posix.dirname(realpathSync(abs));
+      return posix.dirname(realpathSync.native(abs));
     } catch {
       return posix.dirname(abs);
     }
