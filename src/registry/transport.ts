@@ -1,0 +1,271 @@
+import { readFileSync } from 'node:fs';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Readable } from 'node:stream';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { CancelableRequest, Got, OptionsInit, Response } from 'got';
+import { RegistryError } from './errors.js';
+
+/** How to reach a registry: TLS settings, retries and timeouts. */
+export interface TransportOptions {
+  /** Talk HTTP instead of HTTPS. */
+  plainHttp?: boolean;
+  /** Accept any TLS certificate (self-signed test registries). */
+  insecure?: boolean;
+  /** PEM file of extra CA certificates to trust. */
+  caFile?: string;
+  /** PEM text of extra CA certificates to trust. */
+  ca?: string | Buffer;
+  /** Retries after the first attempt on 429, 5xx and connection errors (default 3). */
+  retries?: number;
+  /** Longest Retry-After honoured; a longer one fails the request instead (default 30 s). */
+  maxRetryAfterMs?: number;
+  /** Cap of the exponential backoff between retries (default 5 s). */
+  backoffLimitMs?: number;
+  /** Connect timeout and idle-socket timeout (default 30 s / 120 s). */
+  connectTimeoutMs?: number;
+  socketTimeoutMs?: number;
+  userAgent?: string;
+  maxRedirects?: number;
+}
+
+export interface HttpRequest {
+  method: 'GET' | 'HEAD' | 'PUT' | 'POST' | 'PATCH' | 'DELETE';
+  url: string;
+  headers?: Record<string, string>;
+  /** Always a buffer, so that a retried request can send it again. */
+  body?: Buffer;
+  /** Refuse a response body larger than this (default 16 MiB): API answers are small. */
+  maxBodyBytes?: number;
+}
+
+export interface HttpResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+  /** The URL that answered, after redirects. */
+  url: string;
+}
+
+export interface HttpStreamResponse {
+  statusCode: number;
+  headers: IncomingHttpHeaders;
+  stream: Readable;
+  url: string;
+}
+
+const RETRY_STATUS = [408, 429, 500, 502, 503, 504];
+const RETRY_ERRORS = ['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED'];
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
+const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
+
+let gotPromise: Promise<Got> | undefined;
+/** got costs ~185 ms to import: load it on the first request, not when the CLI starts. */
+function loadGot(): Promise<Got> {
+  gotPromise ??= import('got').then((m) => m.got);
+  return gotPromise;
+}
+
+/**
+ * HTTP for the registry client. Redirects are followed here rather than by got so that the
+ * rule "Authorization never goes to another origin" is ours to see and test (blob GETs are
+ * commonly redirected to object storage with its own signed URL).
+ */
+export class Transport {
+  readonly scheme: 'http' | 'https';
+  private readonly ca?: string | Buffer;
+
+  constructor(readonly options: TransportOptions = {}) {
+    this.scheme = options.plainHttp ? 'http' : 'https';
+    if (options.ca !== undefined) this.ca = options.ca;
+    else if (options.caFile !== undefined) {
+      try {
+        this.ca = readFileSync(options.caFile);
+      } catch (e) {
+        throw new RegistryError('TLS', `cannot read CA file ${options.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+      }
+    }
+  }
+
+  /** Base URL of a registry host's API. */
+  baseUrl(host: string): string {
+    return `${this.scheme}://${host}/v2/`;
+  }
+
+  /** A buffered request, retried by got on 429/5xx/connection errors, honouring Retry-After. */
+  async request(req: HttpRequest): Promise<HttpResponse> {
+    const got = await loadGot();
+    let url = req.url;
+    let method = req.method;
+    let body = req.body;
+    const headers = { ...req.headers };
+    const maxBody = req.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    for (let hop = 0; ; hop++) {
+      const opts: OptionsInit = {
+        ...this.gotOptions(method, headers),
+        responseType: 'buffer',
+        ...(body !== undefined ? { body } : {}),
+      };
+      let res;
+      try {
+        const p = (got as unknown as (u: string, o: OptionsInit) => CancelableRequest<Response<Buffer>>)(url, opts);
+        let tooLarge = false;
+        p.on('response', (r: { headers: IncomingHttpHeaders }) => {
+          if (Number(r.headers['content-length'] ?? 0) > maxBody) {
+            tooLarge = true;
+            p.cancel();
+          }
+        });
+        p.on('downloadProgress', (prog: { transferred: number }) => {
+          if (prog.transferred > maxBody) {
+            tooLarge = true;
+            p.cancel();
+          }
+        });
+        res = await p.catch((e: unknown) => {
+          if (tooLarge) throw new RegistryError('TOO_LARGE', `${hostOf(url)}: response larger than ${maxBody} bytes refused`);
+          throw e;
+        });
+      } catch (e) {
+        throw this.networkError(url, e);
+      }
+      const redirect = this.redirectTarget(res.statusCode, res.headers, url, hop);
+      if (redirect) {
+        if (!sameOrigin(url, redirect)) delete headers.authorization, delete headers.Authorization;
+        if (res.statusCode === 303) {
+          method = 'GET';
+          body = undefined;
+        }
+        url = redirect;
+        continue;
+      }
+      return { statusCode: res.statusCode, headers: res.headers, body: res.rawBody ?? Buffer.alloc(0), url };
+    }
+  }
+
+  /**
+   * A GET whose body is streamed (blobs). got cannot retry a stream transparently, so the
+   * initial response is retried here with the same policy; once bytes flow, a failure is final.
+   */
+  async stream(req: { url: string; headers?: Record<string, string> }): Promise<HttpStreamResponse> {
+    const got = await loadGot();
+    let url = req.url;
+    const headers = { ...req.headers };
+    const retries = this.options.retries ?? 3;
+    let attempt = 0;
+    for (let hop = 0; ; ) {
+      const s = got.stream(url, { ...this.gotOptions('GET', headers, false), retry: { limit: 0 } } as unknown as OptionsInit & { isStream?: true });
+      let res: { statusCode: number; headers: IncomingHttpHeaders };
+      try {
+        res = await new Promise((resolve, reject) => {
+          s.once('response', resolve);
+          s.once('error', reject);
+        });
+      } catch (e) {
+        s.destroy();
+        const code = (e as { code?: string }).code;
+        if (attempt < retries && code !== undefined && RETRY_ERRORS.includes(code)) {
+          await sleep(this.backoff(++attempt));
+          continue;
+        }
+        throw this.networkError(url, e);
+      }
+      const redirect = this.redirectTarget(res.statusCode, res.headers, url, hop);
+      if (redirect) {
+        s.destroy();
+        if (!sameOrigin(url, redirect)) delete headers.authorization, delete headers.Authorization;
+        url = redirect;
+        hop++;
+        continue;
+      }
+      if (RETRY_STATUS.includes(res.statusCode) && attempt < retries) {
+        const wait = this.retryAfter(res.headers);
+        if (wait !== undefined) {
+          s.destroy();
+          await sleep(wait || this.backoff(attempt + 1));
+          attempt++;
+          continue;
+        }
+      }
+      return { statusCode: res.statusCode, headers: res.headers, stream: s, url };
+    }
+  }
+
+  private gotOptions(method: string, headers: Record<string, string>, decompress = true): OptionsInit {
+    const o = this.options;
+    return {
+      method: method as OptionsInit['method'],
+      headers: { 'user-agent': o.userAgent ?? 'oci-registry-client', ...headers },
+      followRedirect: false,
+      throwHttpErrors: false,
+      decompress,
+      retry: {
+        limit: o.retries ?? 3,
+        methods: ['GET', 'HEAD', 'PUT', 'POST', 'PATCH', 'DELETE'],
+        statusCodes: RETRY_STATUS,
+        errorCodes: RETRY_ERRORS,
+        maxRetryAfter: o.maxRetryAfterMs ?? 30_000,
+        backoffLimit: o.backoffLimitMs ?? 5_000,
+        noise: 50,
+      },
+      timeout: { connect: o.connectTimeoutMs ?? 30_000, secureConnect: o.connectTimeoutMs ?? 30_000, socket: o.socketTimeoutMs ?? 120_000 },
+      https: {
+        rejectUnauthorized: !o.insecure,
+        ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
+      },
+    };
+  }
+
+  private redirectTarget(status: number, headers: IncomingHttpHeaders, url: string, hop: number): string | undefined {
+    if (!REDIRECTS.has(status) || headers.location === undefined) return undefined;
+    if (hop >= (this.options.maxRedirects ?? 10)) throw new RegistryError('PROTOCOL', `${hostOf(url)}: too many redirects`);
+    return new URL(headers.location, url).toString();
+  }
+
+  /** Retry-After in ms (0 when absent, so the caller backs off), undefined when beyond the bound. */
+  private retryAfter(headers: IncomingHttpHeaders): number | undefined {
+    const h = headers['retry-after'];
+    if (h === undefined) return 0;
+    let ms = Number(h) * 1000;
+    if (Number.isNaN(ms)) ms = Math.max(0, Date.parse(h) - Date.now());
+    return ms > (this.options.maxRetryAfterMs ?? 30_000) ? undefined : ms;
+  }
+
+  private backoff(attempt: number): number {
+    return Math.min(2 ** (attempt - 1) * 1000, this.options.backoffLimitMs ?? 5_000);
+  }
+
+  /** A got error turned into one line without request options (they may hold credentials). */
+  networkError(url: string, e: unknown): RegistryError {
+    if (e instanceof RegistryError) return e;
+    const err = e as { code?: string; message?: string };
+    const host = hostOf(url);
+    const code = err.code ?? '';
+    if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
+      return new RegistryError('TLS', `${host}: TLS certificate not trusted (${code}): pass a CA file, or allow insecure`);
+    }
+    if (code === 'EPROTO' || /wrong version number|packet length too long/.test(err.message ?? '')) {
+      return new RegistryError('TLS', `${host}: TLS handshake failed: is it a plain-HTTP registry?`);
+    }
+    const text = (err.message ?? String(e)).split('\n')[0] ?? '';
+    return new RegistryError('NETWORK', `${host}: ${redactUrl(text)}`);
+  }
+}
+
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
+function sameOrigin(a: string, b: string): boolean {
+  const x = new URL(a);
+  const y = new URL(b);
+  return x.protocol === y.protocol && x.host === y.host;
+}
+
+/** Drops query strings from URLs inside a message: pre-signed storage URLs carry secrets there. */
+function redactUrl(text: string): string {
+  return text.replace(/(https?:\/\/[^\s?]+)\?\S*/g, '$1?…');
+}
