@@ -1,5 +1,3 @@
-import { SpecError } from './errors.js';
-
 /** How to reach a registry: the same flags as `pull`. */
 export interface RegistryFlags {
   plainHttp?: boolean;
@@ -7,14 +5,15 @@ export interface RegistryFlags {
   caFile?: string;
   username?: string;
   password?: string;
-  /** An OCI image layout directory standing in for the registry. */
-  ociLayout?: string;
+  /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
+  ociLayout?: boolean;
 }
 
 /**
  * The spec a registry reference names, pulled through the node's store: its text and the digest
  * of the manifest it came from.
  */
-export async function fetchSpecText(uri: string, _flags: RegistryFlags = {}): Promise<{ text: string; digest: string }> {
-  throw new SpecError(uri, 'registry references are not supported yet');
+export async function fetchSpecText(uri: string, flags: RegistryFlags = {}): Promise<{ text: string; digest: string }> {
+  const { fetchSpecFromRegistry } = await import('./transfer.js');
+  return fetchSpecFromRegistry(uri, flags);
 }

@@ -6,3 +6,10 @@ export function renderReport(subject: string, r: CheckReport): string {
   for (const reason of r.reasons) lines.push(`  - ${reason.message}`);
   return `${lines.join('\n')}\n`;
 }
+
+/** Columns padded to their widest cell, as `docker images` prints. */
+export function table(head: string[], rows: string[][]): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!))).join('  ');
+  return `${[line(head), ...rows.map(line)].join('\n')}\n`;
+}

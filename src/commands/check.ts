@@ -1,23 +1,44 @@
+import { existsSync } from 'node:fs';
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
+import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
 
 export default class Check extends BaseCommand {
   static summary = 'Will this application run on this node? Exit 0 compatible, 1 incompatible, 2 error.';
-  static examples = ['<%= config.bin %> check app.compat.json', '<%= config.bin %> check --json app.compat.json'];
-  static args = { spec: Args.string({ required: true, description: 'A compat spec file (or the legacy {version, attributes} format).' }) };
+  static examples = [
+    '<%= config.bin %> check app.compat.json',
+    '<%= config.bin %> check registry.example.org/apps/xz:compat',
+    '<%= config.bin %> check --oci-layout ./store:xz',
+    '<%= config.bin %> check --json app.compat.json',
+  ];
+  static args = { spec: Args.string({ required: true, description: 'A compat spec file (or the legacy {version, attributes} format), or a registry reference.' }) };
   static flags = {
+    ...registryFlags,
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
   };
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Check);
-    const { checkSpecFile } = await import('../artifact/check-spec.js');
+    const { checkSpecFile, checkSpecText } = await import('../artifact/check-spec.js');
     const { renderReport } = await import('../cli/render.js');
-    const report = checkSpecFile(args.spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH });
+    const ldLibraryPath = process.env.LD_LIBRARY_PATH;
+    let report;
+    if (flags['oci-layout'] || looksLikeReference(args.spec)) {
+      const { fetchSpecText } = await import('../artifact/fetch-spec.js');
+      const { loadOrScan } = await import('../host/host-index.js');
+      const { text } = await fetchSpecText(args.spec, toRegistryFlags(flags));
+      report = checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, ldLibraryPath).report;
+    } else report = checkSpecFile(args.spec, { extraDirs: flags.path, ldLibraryPath });
     if (flags.json) this.printJson(report);
     else process.stdout.write(renderReport(args.spec, report));
     if (!report.compatible) return this.exit(1);
   }
+}
+
+/** A path that exists is a file; otherwise `host/repo:tag` or `…@sha256:` shapes are references. */
+function looksLikeReference(arg: string): boolean {
+  if (existsSync(arg) || arg.startsWith('.') || arg.startsWith('/') || arg.endsWith('.json')) return false;
+  return /^[^/\s]+(\/[^/\s]+)+([:@][^/\s]+)?$/.test(arg) && /[:@]/.test(arg);
 }

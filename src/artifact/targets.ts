@@ -1,0 +1,66 @@
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { Target } from '../registry/target.js';
+import type { RegistryFlags } from './fetch-spec.js';
+
+/** What a command names: a target plus the tag or digest inside it. */
+export interface Located {
+  target: Target;
+  /** Tag or digest within the target; undefined for a bare repository. */
+  reference?: string;
+  /** As the user wrote it, for messages. */
+  label: string;
+  /** The registry/repository part, when remote (used to place it in the node's store). */
+  repository?: { registry: string; repository: string };
+}
+
+export function dataHome(): string {
+  return process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+}
+
+/** The node's store: one OCI image layout per repository, so skopeo reads it as `oci:DIR:tag`. */
+export function storeDir(): string {
+  return process.env.COMPAT_STORE || join(dataHome(), 'compat', 'store');
+}
+
+/** `DIR[:tag|@digest]` as ORAS's --oci-layout reads it. */
+export function splitLayoutRef(input: string): { dir: string; reference?: string } {
+  const at = input.lastIndexOf('@');
+  if (at > 0 && input.slice(at + 1).startsWith('sha256:')) return { dir: input.slice(0, at), reference: input.slice(at + 1) };
+  const colon = input.lastIndexOf(':');
+  if (colon > 0 && !input.slice(colon + 1).includes('/')) return { dir: input.slice(0, colon), reference: input.slice(colon + 1) };
+  return { dir: input };
+}
+
+export async function remoteOptions(flags: RegistryFlags) {
+  const { ClientPool, credentialChain } = await import('../registry/index.js');
+  const explicit = flags.username !== undefined ? { '*': { username: flags.username, password: flags.password ?? '' } } : undefined;
+  const chain = credentialChain({ appName: 'compat', keychainService: 'compat' });
+  const opts = {
+    plainHttp: flags.plainHttp,
+    insecure: flags.insecure,
+    caFile: flags.caFile,
+    credentials: explicit ? async () => explicit['*'] : chain,
+    loginHint: (host: string) => `compat login ${host}`,
+  };
+  return { ...opts, pool: new ClientPool(opts) };
+}
+
+/** A reference (or, with --oci-layout, a layout directory) opened as a target. */
+export async function locate(input: string, flags: RegistryFlags, opts: { repositoryOnly?: boolean } = {}): Promise<Located> {
+  if (flags.ociLayout) {
+    const { OciLayout } = await import('../registry/index.js');
+    const { dir, reference } = splitLayoutRef(input);
+    return { target: new OciLayout(resolve(dir)), reference, label: input };
+  }
+  const { RemoteRepository, parseReference, parseRepository } = await import('../registry/index.js');
+  const ref = opts.repositoryOnly ? parseRepository(input) : parseReference(input);
+  const target = new RemoteRepository(ref, await remoteOptions(flags));
+  return { target, reference: ref.digest ?? ref.tag, label: input, repository: { registry: ref.registry, repository: ref.repository } };
+}
+
+/** The store's layout for one remote repository. */
+export async function storeFor(repo: { registry: string; repository: string }): Promise<Target> {
+  const { OciLayout } = await import('../registry/index.js');
+  return new OciLayout(join(storeDir(), repo.registry.replace(/:/g, '_'), repo.repository));
+}

@@ -1,0 +1,25 @@
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+import { BaseCommand } from '../cli/base.js';
+import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+
+export default class Discover extends BaseCommand {
+  static summary = 'List the artifacts attached to an image (referrers), newest first; compat, NFD and compspec artifacts are named as such.';
+  static examples = ['<%= config.bin %> discover registry.example.org/apps/solver:1.2'];
+  static args = { subject: Args.string({ required: true, description: 'The image: REGISTRY/REPO:TAG or @sha256:….' }) };
+  static flags = {
+    ...registryFlags,
+    'artifact-type': Flags.string({ description: 'Only referrers of this artifact type.' }),
+    json: Flags.boolean({ description: 'Print JSON.' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(Discover);
+    const { discoverReferrers } = await import('../artifact/transfer.js');
+    const r = await discoverReferrers(args.subject, { ...toRegistryFlags(flags), artifactType: flags['artifact-type'] });
+    if (flags.json) return this.printJson({ subject: r.subject.digest, referrers: r.referrers });
+    const { table } = await import('../cli/render.js');
+    process.stdout.write(`${args.subject} (${r.subject.digest}): ${r.referrers.length} referrer${r.referrers.length === 1 ? '' : 's'}\n`);
+    if (r.referrers.length) process.stdout.write(table(['DIGEST', 'KIND', 'ARTIFACT TYPE', 'CREATED'], r.referrers.map((x) => [x.digest.slice(0, 19), x.kind, x.artifactType ?? '-', x.created ?? '-'])));
+  }
+}
