@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 
 /** Why a file could not be read as what it claims to be; `kind` lets callers tell the cases apart. */
 export type FormatErrorKind = 'not-found' | 'unreadable' | 'is-directory' | 'not-elf' | 'truncated' | 'corrupt';
@@ -40,13 +40,15 @@ export class FileReader {
   static open(path: string): FileReader {
     let fd: number;
     try {
-      fd = openSync(path, 'r');
+      // Non-blocking, so a FIFO or a device named like a library cannot stall the open.
+      fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK);
     } catch (e) {
       throw fileSystemError(path, e);
     }
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw new FormatError(path, 'is-directory', 'is a directory, expected a file');
+      if (!st.isFile()) throw new FormatError(path, 'unreadable', 'is not a regular file (a FIFO, socket or device)');
       return new FileReader(path, fd, st.size);
     } catch (e) {
       closeSync(fd);

@@ -1,5 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { FormatError, fileSystemError } from './file-reader.js';
+import { FileReader, FormatError } from './file-reader.js';
 
 /** One `/etc/ld.so.cache` entry, as glibc's `struct file_entry_new` holds it. */
 export interface CacheEntry {
@@ -37,13 +36,12 @@ export function cacheFlagsFor(machine: number, elfClass: 32 | 64): number | unde
 }
 
 export function readLdCache(path: string): LdCache {
-  let buf: Buffer;
+  const r = FileReader.open(path);
   try {
-    buf = readFileSync(path);
-  } catch (e) {
-    throw fileSystemError(path, e);
+    return parseLdCache(r.bytes(0, r.size, 'ld.so.cache'), path);
+  } finally {
+    r.close();
   }
-  return parseLdCache(buf, path);
 }
 
 /** Parses the "new" (glibc ≥ 2.32 only writes this) format, also when it trails an old-format header. */
@@ -58,8 +56,10 @@ export function parseLdCache(buf: Buffer, path = 'ld.so.cache'): LdCache {
   }
   if (buf.length < base + 48) throw new FormatError(path, buf.length < 20 ? 'not-elf' : 'truncated', 'not a glibc ld.so.cache (header too short)');
   if (buf.toString('latin1', base, base + MAGIC_NEW.length) !== MAGIC_NEW) throw new FormatError(path, 'corrupt', 'not a glibc ld.so.cache in the new format (bad magic)');
-  const flags = buf[base + 28]!;
-  const le = flags !== 3;
+  // Only the low two bits say the byte order (dl-cache.h); 1 marks a cache the loader ignores.
+  const order = buf[base + 28]! & 3;
+  if (order === 1) throw new FormatError(path, 'corrupt', 'cache is marked invalid (byte-order flag 1)');
+  const le = order !== 3;
   const u32 = (o: number) => (le ? buf.readUInt32LE(o) : buf.readUInt32BE(o));
   const i32 = (o: number) => (le ? buf.readInt32LE(o) : buf.readInt32BE(o));
   const u64 = (o: number) => (le ? buf.readBigUInt64LE(o) : buf.readBigUInt64BE(o));
@@ -78,8 +78,10 @@ export function parseLdCache(buf: Buffer, path = 'ld.so.cache'): LdCache {
 
   const hwcapsNames: string[] = [];
   let generator: string | undefined;
+  // The extension directory and its sections are addressed from the start of the file, also when
+  // the new format trails an old one (glibc's cache_extension_load).
   if (extOff !== 0) {
-    const e = base + extOff;
+    const e = extOff;
     if (e + 8 <= buf.length && u32(e) === EXT_MAGIC) {
       const count = u32(e + 4);
       if (e + 8 + count * 16 > buf.length) throw new FormatError(path, 'truncated', 'extension directory runs past the end');
@@ -88,11 +90,11 @@ export function parseLdCache(buf: Buffer, path = 'ld.so.cache'): LdCache {
         const tag = u32(s);
         const off = u32(s + 8);
         const size = u32(s + 12);
-        if (base + off + size > buf.length) throw new FormatError(path, 'truncated', `extension ${tag} runs past the end`);
-        if (tag === 0) generator = buf.toString('latin1', base + off, base + off + size);
+        if (off + size > buf.length) throw new FormatError(path, 'truncated', `extension ${tag} runs past the end`);
+        if (tag === 0) generator = buf.toString('latin1', off, off + size);
         if (tag === 1) {
           if (size % 4 !== 0) throw new FormatError(path, 'corrupt', 'glibc-hwcaps extension size is not a multiple of 4');
-          for (let k = 0; k < size / 4; k++) hwcapsNames.push(str(u32(base + off + k * 4), 'glibc-hwcaps name'));
+          for (let k = 0; k < size / 4; k++) hwcapsNames.push(str(u32(off + k * 4), 'glibc-hwcaps name'));
         }
       }
     }
