@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# The main job end to end on this node, no registry needed:
-# describe a binary, index the node's libraries, and ask whether the binary will run here.
+# The main job end to end on this node, no registry needed (a local OCI image layout stands in):
+# describe a binary, push the artifact, list it by tag, pull it into the node's store, and ask
+# whether the binary will run here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --npm-only
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-export XDG_CACHE_HOME="$work/cache"
+export XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/data"
 target="${1:-/usr/bin/xz}"
-
-echo "\$ compat gen $target -o app.compat.json"
-./bin/run.js gen "$target" -o "$work/app.compat.json"
-echo "\$ compat host scan"
-./bin/run.js host scan
-echo "\$ compat check app.compat.json"
-./bin/run.js check "$work/app.compat.json"
+bin="$PWD/bin/run.js"
+cd "$work"
+run() { "$bin" "$@"; }
+compat() { echo "\$ compat $*"; run "$@"; }
+compat gen "$target" -o app.compat.json
+compat push --oci-layout ./layout:app app.compat.json
+compat list --oci-layout ./layout
+compat pull --oci-layout ./layout:app -o ./pulled
+compat host scan
+compat check --oci-layout ./layout:app
