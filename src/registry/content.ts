@@ -7,23 +7,13 @@ import { createDigester, digestOf, verifyBytes } from './digest.js';
 import { RegistryError } from './errors.js';
 import { detectManifestType, manifestDescriptor, parseManifest } from './manifest.js';
 import { MAX_MANIFEST_BYTES } from './media-types.js';
+import { readBounded } from './read-bounded.js';
 import type { Descriptor, FetchOptions, Manifest, PushOptions, Target } from './target.js';
 
 /** Reads a whole (small) piece of content, refusing more than `max` bytes; verified by `fetch`. */
 export async function fetchBytes(target: Target, desc: Descriptor, max = MAX_MANIFEST_BYTES): Promise<Buffer> {
   if (desc.size > max) throw new RegistryError('TOO_LARGE', `${target.name}@${desc.digest}: ${desc.size} bytes is more than the ${max} allowed`);
-  const stream = await target.fetch(desc);
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > max) {
-      stream.destroy();
-      throw new RegistryError('TOO_LARGE', `${target.name}@${desc.digest}: more than ${max} bytes`);
-    }
-    parts.push(c);
-  }
-  const bytes = Buffer.concat(parts);
+  const bytes = await readBounded(await target.fetch(desc), max, `${target.name}@${desc.digest}`);
   verifyBytes(bytes, desc, `${desc.digest} from ${target.name}`);
   return bytes;
 }

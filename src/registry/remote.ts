@@ -4,6 +4,7 @@ import { VerifyStream, digestOf, isDigest, splitDigest, verifyBytes } from './di
 import { RegistryError, type RegistryErrorCode } from './errors.js';
 import { buildIndex, isIndex, parseManifest, referrerDescriptor, referrersTag } from './manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType, detectManifestTypeHeader, isManifestType } from './media-types.js';
+import { readBounded } from './read-bounded.js';
 import { Reference, parseReference } from './reference.js';
 import type { Descriptor, FetchOptions, ImageIndex, Manifest, PushOptions, Target } from './target.js';
 import type { HttpResponse } from './transport.js';
@@ -485,19 +486,6 @@ async function* chunks(source: AsyncIterable<Buffer> | Iterable<Buffer>, size: n
   if (n > 0) yield buf.subarray(0, n);
 }
 
-async function readBounded(stream: Readable, max: number, label: string): Promise<Buffer> {
-  const parts: Buffer[] = [];
-  let n = 0;
-  for await (const c of stream as AsyncIterable<Buffer>) {
-    n += c.length;
-    if (n > max) {
-      stream.destroy();
-      throw new RegistryError('TOO_LARGE', `${label}: content larger than ${max} bytes`);
-    }
-    parts.push(c);
-  }
-  return Buffer.concat(parts);
-}
 
 async function readSmall(stream: Readable): Promise<Buffer> {
   try {

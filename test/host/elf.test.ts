@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSy
 import { join } from 'node:path';
 import { DF_1_NODEFLIB, probeFile, readElf, type ElfInfo } from '../../src/host/elf.js';
 import { FormatError, type FormatErrorKind } from '../../src/host/file-reader.js';
+import { expectFormatError } from './format-error.js';
 import { gcc, runBinary, tempDir } from '../helpers/fixtures.js';
 import { craftElf, type CraftSpec } from './elf-builder.js';
 import { hasElfMagic, readelfFacts, type ReadelfFacts } from './readelf-oracle.js';
@@ -36,27 +37,6 @@ function expectMatchesReadelf(path: string): ElfInfo {
   return info;
 }
 
-/** The FormatError `fn` throws; fails the test if it returns or throws anything else. */
-function formatError(fn: () => unknown): FormatError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error('expected a FormatError, but the call returned');
-  if (!(thrown instanceof FormatError)) throw thrown;
-  return thrown;
-}
-
-function expectFormatError(fn: () => unknown, path: string, kind: FormatErrorKind): FormatError {
-  const e = formatError(fn);
-  expect(e.kind).toBe(kind);
-  expect(e.file).toBe(path);
-  expect(e.name).toBe('FormatError');
-  expect(e.message.startsWith(`${path}: `)).toBe(true);
-  return e;
-}
 
 /** Every k-th ELF file of `dir` (regular files, symlinks resolved and deduplicated), in name order. */
 function sample(dir: string, count: number, seen: Set<string>): string[] {

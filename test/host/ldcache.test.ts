@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { FormatError, type FormatErrorKind } from '../../src/host/file-reader.js';
+import type { FormatErrorKind } from '../../src/host/file-reader.js';
+import { expectFormatError, formatError } from './format-error.js';
 import { HWCAP_EXTENSION, cacheFlagsFor, cacheLookupTable, parseLdCache, readLdCache, type CacheEntry, type LdCache } from '../../src/host/ldcache.js';
 import { gcc, tempDir } from '../helpers/fixtures.js';
 import { buildLdCache, type CacheSpec } from './ldcache-builder.js';
@@ -11,24 +12,6 @@ const CACHE = '/etc/ld.so.cache';
 const X86_64 = 0x303;
 const I386 = 0x003;
 
-function formatError(fn: () => unknown): FormatError {
-  let thrown: unknown;
-  try {
-    fn();
-  } catch (e) {
-    thrown = e;
-  }
-  if (thrown === undefined) throw new Error('expected a FormatError, but the call returned');
-  if (!(thrown instanceof FormatError)) throw thrown;
-  return thrown;
-}
-
-function expectFormatError(fn: () => unknown, path: string, kind: FormatErrorKind): void {
-  const e = formatError(fn);
-  expect(e.kind).toBe(kind);
-  expect(e.file).toBe(path);
-  expect(e.message.startsWith(`${path}: `)).toBe(true);
-}
 
 /** `ldconfig -p`'s description of an entry's flags and hwcaps, as print_entry() in elf/cache.c prints it. */
 function describeEntry(e: CacheEntry): string {
