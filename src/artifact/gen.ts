@@ -113,15 +113,20 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   while (pending.length > 0) {
     const f = pending.shift()!;
     if (!f.elf?.dynamic) continue;
+    // A lone binary bundles only what its own $ORIGIN entries reach; without one, nothing to find.
+    if (kind === 'binary' && !usesOrigin(f.elf)) continue;
     const first = [...f.seen][0]!;
     const res = loader.resolve(inner(first), f.elf);
     resolutions.set(f.real, res);
     const bundled: string[] = [];
+    const app = new Set([0]);
     res.objects.forEach((o, i) => {
       if (i === 0 || o.via === 'interpreter') return;
       const host = outer(o.path);
-      const travels = root !== undefined || inTree(safeReal(host)) || (kind === 'binary' && foundThroughOrigin(res, i, loader));
+      // For a lone binary, only the application's own objects can bring libraries along.
+      const travels = root !== undefined || inTree(safeReal(host)) || (kind === 'binary' && app.has(o.loader) && foundThroughOrigin(res, i, loader));
       if (!travels) return;
+      app.add(i);
       let real = safeReal(host);
       if (!files.has(real)) {
         add(host, false);
@@ -155,7 +160,8 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   const firstElf = binaries.find((b) => b.linkage !== 'script');
   const glibc = highestVersion(new Set(binaries.flatMap((b) => b.needed.flatMap((n) => n.versions))), 'GLIBC_');
   const exe = binaries.find((b) => b.type === 'executable' && b.linkage !== 'script') ?? firstElf;
-  const exeRes = exe ? [...resolutions.entries()].find(([real]) => rel(real) === exe.path || files.get(real)?.seen.has(posix.join(base, exe.path)))?.[1] : undefined;
+  const exeFile = exe ? all.find((f) => rel(f.real) === exe.path || f.seen.has(posix.join(base, exe.path))) : undefined;
+  const exeRes = exeFile?.elf?.dynamic ? (resolutions.get(exeFile.real) ?? loader.resolve(inner([...exeFile.seen][0]!), exeFile.elf)) : undefined;
   const sonames = exeRes ? exeRes.objects.slice(1).map((o) => (o.via === 'interpreter' ? (o.facts.soname ?? posix.basename(o.path)) : o.name)) : (exe?.needed.map((n) => n.soname) ?? []);
   return {
     schemaVersion: 1,
@@ -171,6 +177,11 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     binaries,
     attributes: exe ? legacyAttributes(posix.basename(exe.path), sonames) : {},
   };
+}
+
+function usesOrigin(elf: ElfInfo): boolean {
+  const list = elf.runpath ?? elf.rpath ?? [];
+  return list.some((el) => /\$(\{ORIGIN\}|ORIGIN)/.test(el));
 }
 
 /** Did the requesting object's RPATH/RUNPATH reach this library through an `$ORIGIN` entry? */
