@@ -1,0 +1,50 @@
+// `npm run bench` entry: builds dist/ when it is missing, runs the core benchmarks, then the
+// registry benchmarks when bench/registry.mjs exists. Arguments pass through (e.g. `--quick`):
+//
+//   npm run bench -- --quick
+//   npm run bench -- --only gen,check --md /tmp/core.md
+//   npm run bench -- --update-results     (rewrite the core section of bench/RESULTS.md)
+
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const ROOT = join(HERE, '..');
+const args = process.argv.slice(2);
+
+// What the benchmarks import or spawn; any one missing means dist/ needs building.
+const NEEDED = ['dist/artifact/gen.js', 'dist/host/loader.js', 'dist/host/elf.js', 'dist/host/host-index.js', 'dist/commands/gen.js', 'dist/commands/check.js'];
+if (NEEDED.some((f) => !existsSync(join(ROOT, f)))) {
+  process.stderr.write('dist/ is missing or incomplete: npm run build\n');
+  const r = spawnSync('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.status !== 0) {
+    process.stderr.write(`npm run build failed (${r.error?.message ?? `exit ${r.status}`})\n`);
+    process.exit(1);
+  }
+}
+
+const core = await import('./core.mjs');
+const { markdown } = await core.main(args);
+
+const BEGIN = '<!-- bench:core:begin -->';
+const END = '<!-- bench:core:end -->';
+if (args.includes('--update-results')) {
+  const file = join(HERE, 'RESULTS.md');
+  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+  const block = `${BEGIN}\n${markdown}\n${END}`;
+  const i = text.indexOf(BEGIN);
+  const j = text.indexOf(END);
+  writeFileSync(file, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text}${text && !text.endsWith('\n') ? '\n' : ''}${block}\n`);
+  process.stderr.write(`updated ${file}\n`);
+}
+
+const registry = join(HERE, 'registry.mjs');
+if (existsSync(registry)) {
+  process.stderr.write('\n== bench/registry.mjs ==\n');
+  // Either convention works: a module exporting main(args), or one that runs when imported.
+  const mod = await import(pathToFileURL(registry).href);
+  if (typeof mod.main === 'function') await mod.main(args);
+  else if (typeof mod.default === 'function') await mod.default(args);
+}
