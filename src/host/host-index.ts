@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { readElf } from './elf.js';
 import { FormatError } from './file-reader.js';
-import { cacheFlagsFor, cacheLookupTable, type LdCache, readLdCache } from './ldcache.js';
+import { cacheFlagsFor, cacheLookupTable, HWCAP_EXTENSION, type LdCache, readLdCache } from './ldcache.js';
 import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 
@@ -218,20 +218,42 @@ export function compareDotted(a: string, b: string): number {
   return 0;
 }
 
+/** What a check derives from an index, computed once per index however many checks use it. */
+interface Derived {
+  lists: Map<string, ReadonlySet<string>>;
+  scanned: Set<string>;
+  lookups: Map<string, Map<string, string>>;
+}
+const derivedOf = new WeakMap<HostIndex, Derived>();
+
+function derived(index: HostIndex): Derived {
+  let d = derivedOf.get(index);
+  if (!d) {
+    const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
+    const scanned = new Set(dirsToIndex(platform, { entries: index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) }, index.extraDirs));
+    d = { lists: new Map(), scanned, lookups: new Map() };
+    derivedOf.set(index, d);
+  }
+  return d;
+}
+
 /** The host index as a loader object source; directories it never indexed are read from disk. */
 export class IndexSource implements ObjectSource {
   private readonly disk = new DiskSource('/');
-  private readonly lists = new Map<string, ReadonlySet<string>>();
-  constructor(private readonly index: HostIndex) {}
+  private readonly derived: Derived;
+  constructor(private readonly index: HostIndex) {
+    this.derived = derived(index);
+  }
 
   list(raw: string): ReadonlySet<string> | undefined {
     const dir = posix.normalize(raw);
     const entries = this.index.dirs[dir];
-    if (!entries) return this.indexed(dir) ? undefined : this.disk.list(dir);
-    let s = this.lists.get(dir);
+    // A directory the scan looked for and did not find stays missing without touching the disk.
+    if (!entries) return this.derived.scanned.has(dir) ? undefined : this.disk.list(dir);
+    let s = this.derived.lists.get(dir);
     if (!s) {
       s = new Set(Object.keys(entries));
-      this.lists.set(dir, s);
+      this.derived.lists.set(dir, s);
     }
     return s;
   }
@@ -248,18 +270,14 @@ export class IndexSource implements ObjectSource {
     return this.disk.open(path);
   }
 
-  /** A directory the scan looked for and did not find stays missing without touching the disk. */
-  private indexed(dir: string): boolean {
-    if (!this.scanned) {
-      const platform = loaderPlatform(this.index.machine, this.index.class, '/', { hwcaps: this.index.hwcaps });
-      this.scanned = new Set(dirsToIndex(platform, { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) }, this.index.extraDirs));
-    }
-    return this.scanned.has(dir);
-  }
-  private scanned?: Set<string>;
-
   cacheLookup(machine: number, cls: 32 | 64): Map<string, string> {
-    const cache: LdCache = { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: e.plain ? 0n : 1n << 62n })) };
-    return cacheLookupTable(cache, cacheFlagsFor(machine, cls), this.index.hwcaps);
+    const key = `${machine}/${cls}`;
+    let table = this.derived.lookups.get(key);
+    if (!table) {
+      const cache: LdCache = { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: e.plain ? 0n : HWCAP_EXTENSION })) };
+      table = cacheLookupTable(cache, cacheFlagsFor(machine, cls), this.index.hwcaps);
+      this.derived.lookups.set(key, table);
+    }
+    return table;
   }
 }
