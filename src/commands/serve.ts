@@ -1,0 +1,61 @@
+import { Flags } from '@oclif/core';
+import { BaseCommand } from '../cli/base.js';
+import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+
+function seconds(name: string, raw: string): number {
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0) throw new Error(`--${name} ${raw}: expected a number of seconds ≥ 0`);
+  return Math.round(n * 1000);
+}
+
+export default class Serve extends BaseCommand {
+  static summary = 'Answer compatibility checks for this node over gRPC (CompatibilityService and grpc.health.v1.Health).';
+  static description =
+    'Holds the host index in memory, rebuilds it when /etc/ld.so.cache or an indexed directory changes, and caches verdicts. ' +
+    'Prints "listening on ADDRESS" once SERVING; one log line per check on stderr. SIGTERM/SIGINT drain in-flight calls and exit 0.';
+  static examples = [
+    '<%= config.bin %> serve',
+    '<%= config.bin %> serve --address 0.0.0.0:50051 --quiet',
+    '<%= config.bin %> serve --address unix:///run/compat/compat.sock',
+  ];
+  static flags = {
+    address: Flags.string({ default: '127.0.0.1:50051', description: 'HOST:PORT to listen on (port 0 picks a free one), or unix:///path.sock.' }),
+    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    'ld-so-cache': Flags.string({ description: "The loader cache to index (default /etc/ld.so.cache). In a container, the node's cache through a mounted /etc, so that ldconfig's rewrites are seen." }),
+    'max-message-bytes': Flags.integer({ default: 4 * 1024 * 1024, min: 1024, description: 'Largest request accepted; larger ones are refused with RESOURCE_EXHAUSTED.' }),
+    'cache-size': Flags.integer({ default: 10000, min: 0, description: 'Verdicts kept in memory, keyed by (spec digest, host index fingerprint).' }),
+    'poll-interval': Flags.string({ default: '5', description: 'Seconds between checks that the host index is still fresh (0: never rebuild).' }),
+    grace: Flags.string({ default: '5', description: 'Seconds SIGTERM/SIGINT wait for in-flight calls before cutting them.' }),
+    quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
+    // How `uri` requests reach the registry: the same flags as `pull`.
+    ...registryFlags,
+  };
+
+  async run(): Promise<void> {
+    const { flags } = await this.parse(Serve);
+    const pollMs = seconds('poll-interval', flags['poll-interval']);
+    const graceMs = seconds('grace', flags.grace);
+    const { runDaemon } = await import('../service/daemon.js');
+    const { lineWriter } = await import('../service/log.js');
+    const log = lineWriter(process.stderr);
+    await runDaemon({
+      address: flags.address,
+      extraDirs: flags.path,
+      cachePath: flags['ld-so-cache'],
+      pollMs,
+      graceMs,
+      maxMessageBytes: flags['max-message-bytes'],
+      cacheEntries: flags['cache-size'],
+      registry: toRegistryFlags(flags),
+      log,
+      logChecks: !flags.quiet,
+      onReady: (address) => {
+        log.flush();
+        process.stdout.write(`listening on ${address}\n`);
+      },
+    });
+    log.flush();
+    // Nothing should outlive the server; if something does (a lingering handle), do not hang the stop.
+    setTimeout(() => process.exit(0), 1000).unref();
+  }
+}

@@ -1,0 +1,216 @@
+import { lstatSync, unlinkSync } from 'node:fs';
+import { connect } from 'node:net';
+import * as grpc from '@grpc/grpc-js';
+import { HealthImplementation } from 'grpc-health-check';
+import type { RegistryFlags } from '../artifact/fetch-spec.js';
+import type { HostIndex } from '../host/host-index.js';
+import { Checker, type CheckOutcome, type FetchSpec } from './checker.js';
+import { IndexWatcher } from './index-watcher.js';
+import { type CompatRequest, type CompatResponse, compatService, SERVICE_NAME } from './proto.js';
+
+export const DEFAULT_ADDRESS = '127.0.0.1:50051';
+export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
+export const DEFAULT_CACHE_ENTRIES = 10000;
+export const DEFAULT_POLL_MS = 5000;
+export const DEFAULT_GRACE_MS = 5000;
+
+export interface ServeOptions {
+  /** `HOST:PORT` (port 0 picks a free one), `[V6]:PORT`, or `unix:///path.sock`. */
+  address?: string;
+  /** Extra library directories the node provides (indexed with the rest). */
+  extraDirs?: string[];
+  indexFile?: string;
+  /** The loader cache to index (default /etc/ld.so.cache). */
+  cachePath?: string;
+  /** Interval between freshness checks of the host index; 0 never rebuilds. */
+  pollMs?: number;
+  /** Largest request accepted (gRPC refuses larger ones with RESOURCE_EXHAUSTED). */
+  maxMessageBytes?: number;
+  /** Verdicts kept in the LRU. */
+  cacheEntries?: number;
+  /** How `uri` requests reach the registry (as `pull`'s flags). */
+  registry?: RegistryFlags;
+  fetchSpec?: FetchSpec;
+  /** Build the index in a worker thread (default: when running from dist/). */
+  worker?: boolean;
+  /** One line per event (check, index, shutdown); undefined logs nothing. */
+  log?: (line: string) => void;
+  /** Per-check lines too (default true); false keeps only index and lifecycle lines. */
+  logChecks?: boolean;
+}
+
+export class AddressError extends Error {
+  readonly expose = true;
+}
+
+/** Validates an address the way the CLI takes it; returns what grpc-js binds. */
+export function parseAddress(address: string): { bind: string; unixPath?: string } {
+  const a = address.trim();
+  if (a.startsWith('unix:')) {
+    const path = a.startsWith('unix://') ? a.slice('unix://'.length) : a.slice('unix:'.length);
+    if (!path) throw new AddressError(`${address}: a unix socket address needs a path (unix:///run/compat.sock)`);
+    return { bind: a.startsWith('unix://') && !path.startsWith('/') ? `unix:${path}` : a, unixPath: path };
+  }
+  const m = /^(\[[0-9a-fA-F:.]+\]|[^:[\]\s]+):(\d+)$/.exec(a);
+  if (!m) throw new AddressError(`${address}: expected HOST:PORT (e.g. 127.0.0.1:50051) or unix:///path.sock`);
+  const port = Number(m[2]);
+  if (port > 65535) throw new AddressError(`${address}: port ${port} is out of range`);
+  return { bind: a };
+}
+
+/** A socket file left by a daemon that died is removed; one that still answers is refused. */
+async function clearStaleSocket(path: string): Promise<void> {
+  let st;
+  try {
+    st = lstatSync(path);
+  } catch {
+    return;
+  }
+  if (!st.isSocket()) throw new AddressError(`unix:${path}: exists and is not a socket`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    const t = setTimeout(() => (s.destroy(), resolve(true)), 1000);
+    s.once('connect', () => (clearTimeout(t), s.destroy(), resolve(true)));
+    s.once('error', () => (clearTimeout(t), resolve(false)));
+  });
+  if (alive) throw new AddressError(`unix:${path}: another server is listening there`);
+  unlinkSync(path);
+}
+
+/** `compat serve`: the CompatibilityService and grpc.health.v1.Health over one grpc-js server. */
+export class CompatServer {
+  readonly checker: Checker;
+  readonly watcher: IndexWatcher;
+  readonly health: HealthImplementation;
+  /** The address actually bound (the real port when asked for port 0). */
+  address = '';
+  checks = 0;
+  private readonly server: grpc.Server;
+  private inFlight = 0;
+  private stopping?: Promise<{ forced: boolean }>;
+  private readonly log?: (line: string) => void;
+  private readonly logChecks: boolean;
+  private firstIndex: Promise<HostIndex>;
+
+  private constructor(opts: ServeOptions) {
+    this.log = opts.log;
+    this.logChecks = opts.logChecks ?? true;
+    this.watcher = new IndexWatcher({
+      extraDirs: opts.extraDirs,
+      indexFile: opts.indexFile,
+      cachePath: opts.cachePath,
+      pollMs: opts.pollMs ?? DEFAULT_POLL_MS,
+      worker: opts.worker,
+      onIndex: (e) => {
+        const libs = Object.keys(e.index.objects).length;
+        if (e.previous) {
+          this.checker.cache.retainFingerprint(e.index.fingerprint);
+          this.info(`host index rebuilt: ${libs} libraries, fingerprint ${e.index.fingerprint} (was ${e.previous.fingerprint}), ${e.ms.toFixed(0)} ms`);
+        } else this.info(`host index ${e.how}: ${libs} libraries, fingerprint ${e.index.fingerprint}${e.index.glibc ? `, ${e.index.glibc}` : ''}, ${e.ms.toFixed(0)} ms`);
+      },
+      onError: (err) => this.line('error', `host index rebuild failed, still serving the old one: ${err.message}`),
+    });
+    this.firstIndex = new Promise(() => {});
+    this.checker = new Checker({
+      index: () => this.watcher.current ?? this.firstIndex,
+      cacheEntries: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+      registry: opts.registry,
+      fetchSpec: opts.fetchSpec,
+    });
+    this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
+    const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
+    this.server.addService(compatService(), { CheckCompatibility: this.handle });
+    this.health.addToServer(this.server);
+  }
+
+  /** Binds the address, loads the host index, then reports SERVING. */
+  static async start(opts: ServeOptions = {}): Promise<CompatServer> {
+    const s = new CompatServer(opts);
+    const address = opts.address ?? DEFAULT_ADDRESS;
+    const { bind, unixPath } = parseAddress(address);
+    if (unixPath) await clearStaleSocket(unixPath);
+    const port = await new Promise<number>((resolve, reject) =>
+      s.server.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new AddressError(`${address}: ${err.message}`)) : resolve(p))),
+    );
+    s.address = unixPath ? address : address.replace(/:\d+$/, `:${port}`);
+    try {
+      s.firstIndex = s.watcher.start();
+      await s.firstIndex;
+    } catch (e) {
+      s.server.forceShutdown();
+      throw e;
+    }
+    s.health.setStatus('', 'SERVING');
+    s.health.setStatus(SERVICE_NAME, 'SERVING');
+    return s;
+  }
+
+  private readonly handle = (call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>, callback: grpc.sendUnaryData<CompatResponse>) => {
+    this.inFlight++;
+    this.checker
+      .check(call.request ?? {})
+      .then((o) => {
+        this.checks++;
+        callback(null, { status: o.status, compatible: o.compatible, payload: o.payload });
+        if (this.logChecks || o.internal) this.logCheck(o, call);
+      })
+      .catch((e: unknown) => callback({ code: grpc.status.INTERNAL, details: String(e) }))
+      .finally(() => this.inFlight--);
+  };
+
+  private logCheck(o: CheckOutcome, call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>): void {
+    if (!this.log) return;
+    const verdict = o.status === 'SUCCESS' ? (o.compatible ? 'compatible' : 'incompatible') : 'error';
+    const tail = o.error ? ` ${JSON.stringify(o.error.length > 200 ? `${o.error.slice(0, 200)}…` : o.error)}` : '';
+    this.line(o.internal ? 'error' : 'info', `check ${o.subject} ${verdict} ${o.ms.toFixed(2)} ms${o.cached ? ' cached' : ''} peer=${call.getPeer()}${tail}`);
+  }
+
+  private info(msg: string): void {
+    this.line('info', msg);
+  }
+
+  private line(level: 'info' | 'error', msg: string): void {
+    this.log?.(`${new Date().toISOString()} ${level} ${msg}`);
+  }
+
+  get pending(): number {
+    return this.inFlight;
+  }
+
+  /** Checks answered after stop() was called (calls that were in flight then). */
+  get drained(): number {
+    return this.checksAtStop === undefined ? 0 : this.checks - this.checksAtStop;
+  }
+  private checksAtStop?: number;
+
+  /**
+   * Graceful stop: NOT_SERVING, no new calls, in-flight calls finish; after `graceMs` whatever is
+   * left (e.g. open Health.Watch streams) is cut.
+   */
+  stop(graceMs = DEFAULT_GRACE_MS): Promise<{ forced: boolean }> {
+    if (this.stopping) return this.stopping;
+    this.health.setStatus('', 'NOT_SERVING');
+    this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
+    this.watcher.stop();
+    this.checksAtStop = this.checks;
+    this.info(`shutting down: no new calls, draining those in flight for at most ${(graceMs / 1000).toFixed(1)} s`);
+    this.stopping = new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve({ forced: true });
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve({ forced: false });
+      });
+    });
+    return this.stopping;
+  }
+
+  /** Stops at once, cutting calls in flight. */
+  kill(): void {
+    this.watcher.stop();
+    this.server.forceShutdown();
+  }
+}
