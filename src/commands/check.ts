@@ -16,6 +16,7 @@ export default class Check extends BaseCommand {
   static flags = {
     ...registryFlags,
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
+    server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
   };
 
@@ -25,7 +26,12 @@ export default class Check extends BaseCommand {
     const { renderReport } = await import('../cli/render.js');
     const ldLibraryPath = process.env.LD_LIBRARY_PATH;
     let report;
-    if (flags['oci-layout'] || looksLikeReference(args.spec)) {
+    if (flags.server) {
+      const { checkRemoteReport } = await import('../service/client.js');
+      const isRef = flags['oci-layout'] || looksLikeReference(args.spec);
+      const req = isRef ? { uri: args.spec } : { payload: await readSpecText(args.spec) };
+      report = await checkRemoteReport(flags.server, req, { source: args.spec });
+    } else if (flags['oci-layout'] || looksLikeReference(args.spec)) {
       const { fetchSpecText } = await import('../artifact/fetch-spec.js');
       const { loadOrScan } = await import('../host/host-index.js');
       const { text } = await fetchSpecText(args.spec, toRegistryFlags(flags));
@@ -35,6 +41,13 @@ export default class Check extends BaseCommand {
     else process.stdout.write(renderReport(args.spec, report));
     if (!report.compatible) return this.exit(1);
   }
+}
+
+async function readSpecText(path: string): Promise<string> {
+  const { readSpecFile } = await import('../artifact/spec.js');
+  const { readFileSync } = await import('node:fs');
+  readSpecFile(path, { legacyPlatform: { machine: 'x86_64', class: 64 } });
+  return readFileSync(path, 'utf8');
 }
 
 /** A path that exists is a file; otherwise `host/repo:tag` or `…@sha256:` shapes are references. */

@@ -1,7 +1,22 @@
-import { existsSync } from 'node:fs';
 import { execSync } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 
-/** CLI tests run the built binary; build once if the test command did not. */
+/** Source files under `dir` whose built twin in dist/ is missing or older. */
+function stale(dir: string): boolean {
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (stale(p)) return true;
+    } else if (/\.(ts|js)$/.test(e.name) && !e.name.endsWith('.d.ts')) {
+      const built = join('dist', p.slice('src/'.length)).replace(/\.ts$/, '.js');
+      if (!existsSync(built) || statSync(built).mtimeMs < statSync(p).mtimeMs) return true;
+    }
+  }
+  return false;
+}
+
+/** CLI tests run the built binary: build when the test command did not, or the build is stale. */
 export default async function globalSetup(): Promise<void> {
-  if (!existsSync('dist/commands/check.js') || !existsSync('oclif.manifest.json')) execSync('npm run build', { stdio: 'inherit' });
+  if (!existsSync('oclif.manifest.json') || stale('src')) execSync('npm run build', { stdio: 'inherit' });
 }

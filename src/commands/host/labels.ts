@@ -1,0 +1,34 @@
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+import { BaseCommand } from '../../cli/base.js';
+import { registryFlags, toRegistryFlags } from '../../cli/registry-flags.js';
+
+export default class HostLabels extends BaseCommand {
+  static summary = 'Write a Node Feature Discovery feature file with one label per artifact: can this node run it?';
+  static description = 'Labels are compat.feature.node.kubernetes.io/<artifact>=true|false, so pods can use a nodeSelector or node affinity on them.';
+  static examples = ['<%= config.bin %> host labels registry.example.org/apps/xz:compat registry.example.org/apps/solver:1.2-compat'];
+  static strict = false;
+  static args = { artifact: Args.string({ required: true, description: 'Artifact references (or spec files).' }) };
+  static flags = {
+    ...registryFlags,
+    file: Flags.string({ description: 'The feature file to write.', default: '/etc/kubernetes/node-feature-discovery/features.d/compat' }),
+    'dry-run': Flags.boolean({ description: 'Print the file instead of writing it.' }),
+    json: Flags.boolean({ description: 'Print the labels as JSON.' }),
+    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides.' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(HostLabels);
+    const { computeLabels, renderFeatureFile } = await import('../../artifact/labels.js');
+    const { loadOrScan } = await import('../../host/host-index.js');
+    const { index } = loadOrScan({ extraDirs: flags.path });
+    const results = await computeLabels(argv as string[], index, toRegistryFlags(flags), process.env.LD_LIBRARY_PATH);
+    const text = renderFeatureFile(results);
+    if (!flags['dry-run']) {
+      const { writeFileAtomic } = await import('../../host/atomic-file.js');
+      writeFileAtomic(flags.file, text);
+    }
+    if (flags.json) return this.printJson({ file: flags['dry-run'] ? null : flags.file, labels: results });
+    process.stdout.write(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
+  }
+}
