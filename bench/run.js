@@ -1,5 +1,5 @@
 // `npm run bench` entry: builds dist/ when it is missing, runs the core benchmarks, then the
-// registry benchmarks when bench/registry.mjs exists. Arguments pass through (e.g. `--quick`):
+// registry and daemon benchmarks when their scripts exist. Arguments pass through (e.g. `--quick`):
 //
 //   npm run bench -- --quick
 //   npm run bench -- --only gen,check --md /tmp/core.md
@@ -47,4 +47,13 @@ if (existsSync(registry)) {
   const mod = await import(pathToFileURL(registry).href);
   if (typeof mod.main === 'function') await mod.main(args);
   else if (typeof mod.default === 'function') await mod.default(args);
+}
+
+// The daemon's load test runs in processes of its own (a server and a load generator).
+const service = join(HERE, 'service.mjs');
+if (existsSync(service)) {
+  process.stderr.write('\n== bench/service.mjs ==\n');
+  const pass = args.filter((a) => a === '--quick');
+  const r = spawnSync(process.execPath, [service, ...pass], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = r.status ?? 1;
 }
