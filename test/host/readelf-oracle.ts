@@ -4,22 +4,10 @@
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, readSync } from 'node:fs';
+import type { ElfInfo } from '../../src/host/elf.js';
 
-export interface ReadelfFacts {
-  class: 32 | 64;
-  endian: 'little' | 'big';
-  type: 'rel' | 'exec' | 'dyn' | 'core' | 'other';
-  machine?: number;
-  interpreter?: string;
-  dynamic: boolean;
-  needed: string[];
-  soname?: string;
-  rpath?: string[];
-  runpath?: string[];
-  flags1: number;
-  verneed: Array<{ file: string; versions: Array<{ name: string; weak: boolean }> }>;
-  verdef: string[];
-}
+/** What readelf tells of a file, in the reader's own shape (readelf does not always name the machine). */
+export type ReadelfFacts = Omit<ElfInfo, 'path' | 'osabi' | 'machine'> & { machine?: number };
 
 /** readelf's names for the DF_1_* bits (binutils 2.40 `get_dynamic_flags` order). */
 const DF_1: Record<string, number> = {
