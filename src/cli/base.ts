@@ -1,5 +1,6 @@
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
+import { printJson, reportError } from './errors.js';
 
 /**
  * Every command's error contract: one line naming the file or reference and what is wrong,
@@ -12,14 +13,11 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(err: Error & { oclif?: { exit?: number }; code?: string }): Promise<unknown> {
     if (err.code === 'EEXIT') throw err;
-    const debug = this.argv.includes('--debug') || !!process.env.COMPAT_DEBUG;
-    const message = (err.message || String(err)).split('\n')[0]!.replace(/^Error: /, '');
-    process.stderr.write(`compat: ${message}\n`);
-    if (debug && err.stack) process.stderr.write(`${err.stack}\n`);
+    reportError(err, this.argv.includes('--debug'));
     return this.exit(2);
   }
 
   protected printJson(value: unknown): void {
-    process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+    printJson(value);
   }
 }

@@ -22,24 +22,21 @@ export default class Check extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Check);
-    const { checkSpecFile, checkSpecText } = await import('../artifact/check-spec.js');
-    const { renderReport } = await import('../cli/render.js');
-    const ldLibraryPath = process.env.LD_LIBRARY_PATH;
-    let report;
+    const { checkFileAction, printReport } = await import('../cli/actions.js');
+    let code: number;
     if (flags.server) {
       const { checkRemoteReport } = await import('../service/client.js');
       const isRef = flags['oci-layout'] || looksLikeReference(args.spec);
       const req = isRef ? { uri: args.spec } : { payload: await readSpecText(args.spec) };
-      report = await checkRemoteReport(flags.server, req, { source: args.spec });
+      code = await printReport(args.spec, await checkRemoteReport(flags.server, req, { source: args.spec }), flags.json);
     } else if (flags['oci-layout'] || looksLikeReference(args.spec)) {
+      const { checkSpecText } = await import('../artifact/check-spec.js');
       const { fetchSpecText } = await import('../artifact/fetch-spec.js');
       const { loadOrScan } = await import('../host/host-index.js');
       const { text } = await fetchSpecText(args.spec, toRegistryFlags(flags));
-      report = checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, ldLibraryPath).report;
-    } else report = checkSpecFile(args.spec, { extraDirs: flags.path, ldLibraryPath });
-    if (flags.json) this.printJson(report);
-    else process.stdout.write(renderReport(args.spec, report));
-    if (!report.compatible) return this.exit(1);
+      code = await printReport(args.spec, checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, process.env.LD_LIBRARY_PATH).report, flags.json);
+    } else code = await checkFileAction(args.spec, flags);
+    if (code !== 0) return this.exit(code);
   }
 }
 

@@ -13,10 +13,8 @@ export default class Deps extends BaseCommand {
 
   async run(): Promise<void> {
     const { args, flags } = await this.parse(Deps);
-    const { dependencyReport, renderTree } = await import('../host/deps.js');
-    const report = dependencyReport(args.binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH });
-    if (flags.json) this.printJson(report);
-    else process.stdout.write(renderTree(report));
-    if (report.missing.length > 0 || report.linkage === 'static') return this.exit(report.missing.length > 0 ? 1 : 0);
+    const { depsAction } = await import('../cli/actions.js');
+    const code = await depsAction(args.binary, flags);
+    if (code !== 0) return this.exit(code);
   }
 }

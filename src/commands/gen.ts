@@ -17,13 +17,7 @@ export default class Gen extends BaseCommand {
     const { argv, flags } = await this.parse(Gen);
     const paths = argv as string[];
     if (paths.length === 0 && !flags.root) this.error('give a binary or directory to describe (or --root DIR)', { exit: 2 });
-    const { generateSpec } = await import('../artifact/gen.js');
-    const spec = generateSpec(paths, { root: flags.root, name: flags.name });
-    const text = `${JSON.stringify(spec, null, 2)}\n`;
-    if (flags.output) {
-      const { writeFileAtomic } = await import('../host/atomic-file.js');
-      writeFileAtomic(flags.output, text);
-      process.stderr.write(`wrote ${flags.output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
-    } else process.stdout.write(text);
+    const { genAction } = await import('../cli/actions.js');
+    await genAction(paths, flags);
   }
 }

@@ -1,0 +1,48 @@
+import { printJson } from './errors.js';
+
+/**
+ * The bodies of the hot commands, shared by their oclif commands and the fast entry (which
+ * starts without oclif). Each returns the exit code.
+ */
+
+export interface GenFlags {
+  output?: string;
+  root?: string;
+  name?: string;
+}
+
+export async function genAction(paths: string[], flags: GenFlags): Promise<number> {
+  const { generateSpec } = await import('../artifact/gen.js');
+  const spec = generateSpec(paths, { root: flags.root, name: flags.name });
+  const text = `${JSON.stringify(spec, null, 2)}\n`;
+  if (flags.output) {
+    const { writeFileAtomic } = await import('../host/atomic-file.js');
+    writeFileAtomic(flags.output, text);
+    process.stderr.write(`wrote ${flags.output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
+  } else process.stdout.write(text);
+  return 0;
+}
+
+export async function depsAction(binary: string, flags: { json?: boolean; root?: string }): Promise<number> {
+  const { dependencyReport, renderTree } = await import('../host/deps.js');
+  const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH });
+  if (flags.json) printJson(report);
+  else process.stdout.write(renderTree(report));
+  return report.missing.length > 0 ? 1 : 0;
+}
+
+/** A check of a spec file on this node (no registry, no daemon). */
+export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[] }): Promise<number> {
+  const { checkSpecFile } = await import('../artifact/check-spec.js');
+  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH });
+  return printReport(spec, report, flags.json);
+}
+
+export async function printReport(subject: string, report: import('../host/check.js').CheckReport, json?: boolean): Promise<number> {
+  if (json) printJson(report);
+  else {
+    const { renderReport } = await import('./render.js');
+    process.stdout.write(renderReport(subject, report));
+  }
+  return report.compatible ? 0 : 1;
+}

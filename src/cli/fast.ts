@@ -1,0 +1,55 @@
+import { existsSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+
+/**
+ * The hot commands on local files (check, gen, deps) without loading oclif, which costs more than
+ * the check itself: `check` sits in a scheduler's path. Anything this parser does not fully
+ * understand (help, registries, --server, a flag it does not know) is left to oclif: undefined.
+ */
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMON: Options = { debug: { type: 'boolean' } };
+const COMMANDS: Record<string, Options> = {
+  check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true } },
+  gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' } },
+  deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' } },
+};
+
+export async function runFast(argv: string[]): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  const options = command === undefined ? undefined : COMMANDS[command];
+  if (!options) return undefined;
+  let parsed;
+  try {
+    parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
+  } catch {
+    return undefined;
+  }
+  const { values, positionals } = parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
+  if (rest.includes('--')) return undefined;
+  const debug = values.debug === true;
+  try {
+    switch (command) {
+      case 'check': {
+        if (positionals.length !== 1 || !existsSync(positionals[0]!)) return undefined;
+        const { checkFileAction } = await import('./actions.js');
+        return await checkFileAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined });
+      }
+      case 'gen': {
+        if (positionals.length === 0 && values.root === undefined) return undefined;
+        const { genAction } = await import('./actions.js');
+        return await genAction(positionals, values as { output?: string; root?: string; name?: string });
+      }
+      case 'deps': {
+        if (positionals.length !== 1) return undefined;
+        const { depsAction } = await import('./actions.js');
+        return await depsAction(positionals[0]!, { json: values.json === true, root: values.root as string | undefined });
+      }
+    }
+  } catch (e) {
+    const { reportError } = await import('./errors.js');
+    reportError(e, debug);
+    return 2;
+  }
+  return undefined;
+}
