@@ -3,6 +3,7 @@ import { checkApp, type CheckReport } from '../host/check.js';
 import { type HostIndex, loadOrScan } from '../host/host-index.js';
 import { splitLibraryPath } from '../host/loader.js';
 import { loaderPlatform } from '../host/platform.js';
+import type { LegacyPlatform } from './legacy.js';
 import { type CompatSpec, parseSpec, readSpecFile } from './spec.js';
 
 export interface SpecCheckOptions {
@@ -12,9 +13,16 @@ export interface SpecCheckOptions {
   indexFile?: string;
 }
 
-/** The legacy format records no platform: it means the node's own. */
-export function legacyPlatformOf(index: HostIndex) {
-  return { machine: machineName(index.machine), class: index.class, interpreter: loaderPlatform(index.machine, index.class, '/', { hwcaps: [] }).interpreter };
+const legacyPlatforms = new WeakMap<HostIndex, LegacyPlatform>();
+
+/** The legacy format records no platform: it means the node's own (worked out once per index). */
+export function legacyPlatformOf(index: HostIndex): LegacyPlatform {
+  let p = legacyPlatforms.get(index);
+  if (!p) {
+    p = { machine: machineName(index.machine), class: index.class, interpreter: loaderPlatform(index.machine, index.class, '/', { hwcaps: [] }).interpreter };
+    legacyPlatforms.set(index, p);
+  }
+  return p;
 }
 
 export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string): CheckReport {

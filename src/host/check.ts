@@ -4,7 +4,7 @@ import { type AppBinary, factsOfApp } from './app.js';
 import { machineName, machineNumber } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
-import { loaderPlatform } from './platform.js';
+import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 
 export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-interpreter' | 'loader-error';
@@ -49,26 +49,37 @@ class AppOverlay implements ObjectSource {
   private readonly files = new Map<string, ObjectFacts>();
   private readonly dirs = new Map<string, Set<string>>();
   private readonly merged = new Map<string, ReadonlySet<string> | undefined>();
+  private readonly factsByBinary = new Map<AppBinary, ObjectFacts>();
 
   constructor(
     readonly mount: string,
     binaries: AppBinary[],
     private readonly host: ObjectSource,
   ) {
-    for (const b of binaries) for (const rel of [b.path, ...(b.aliases ?? [])]) {
-      const p = this.place(rel);
-      this.files.set(p, factsOfApp(b));
-      // Every ancestor exists as a directory, as it does in the unpacked application.
-      let d = posix.dirname(p);
-      let name = posix.basename(p);
-      for (;;) {
-        let s = this.dirs.get(d);
-        if (!s) this.dirs.set(d, (s = new Set()));
-        s.add(name);
-        if (d === '/' || d === mount) break;
-        name = posix.basename(d);
-        d = posix.dirname(d);
-      }
+    for (const b of binaries) {
+      const facts = factsOfApp(b);
+      this.factsByBinary.set(b, facts);
+      for (const rel of [b.path, ...(b.aliases ?? [])]) this.addFile(this.place(rel), facts);
+    }
+  }
+
+  /** The loader's view of one of the application's binaries (computed once, in the constructor). */
+  factsOf(b: AppBinary): ObjectFacts {
+    return this.factsByBinary.get(b)!;
+  }
+
+  private addFile(p: string, facts: ObjectFacts): void {
+    this.files.set(p, facts);
+    // Every ancestor exists as a directory, as it does in the unpacked application.
+    let d = posix.dirname(p);
+    let name = posix.basename(p);
+    for (;;) {
+      let s = this.dirs.get(d);
+      if (!s) this.dirs.set(d, (s = new Set()));
+      s.add(name);
+      if (d === '/' || d === this.mount) break;
+      name = posix.basename(d);
+      d = posix.dirname(d);
     }
   }
 
@@ -128,7 +139,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     binaries: [],
     host: { machine: hostMachine, class: index.class, fingerprint: index.fingerprint, ...(index.glibc ? { glibc: index.glibc } : {}) },
   };
-  const lookups = new Map<string, Map<string, string>>();
+  const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
 
   const run = (b: AppBinary) => {
@@ -145,13 +156,16 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
     } else {
       const key = `${machine}/${b.class}`;
-      let lookup = lookups.get(key);
-      if (!lookup) lookups.set(key, (lookup = host.cacheLookup(machine, b.class)));
-      const platform = loaderPlatform(machine, b.class, '/', machine === index.machine && b.class === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
-      const res = resolveGraph(path, factsOfApp(b), {
+      let loader = loaders.get(key);
+      if (!loader) {
+        const platform = loaderPlatform(machine, b.class, '/', machine === index.machine && b.class === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
+        loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, b.class) }));
+      }
+      const { platform, lookup } = loader;
+      const res = resolveGraph(path, overlay.factsOf(b), {
         source: overlay,
         platform,
-        cacheLookup: (s) => lookup!.get(s),
+        cacheLookup: (s) => lookup.get(s),
         ldLibraryPath: opts.ldLibraryPath,
         cwd: overlay.place('.'),
       });

@@ -112,6 +112,11 @@ export function resolveGraph(exePath: string, exe: ObjectFacts, opts: ResolveOpt
     return out;
   };
   const envPath = expandList(opts.ldLibraryPath, origins[0]);
+  // Each object's search lists are expanded once, not once per name it or its dependents need.
+  const rpathDirs: string[][] = [];
+  const runpathDirs: string[][] = [];
+  const rpathOf = (i: number) => (rpathDirs[i] ??= expandList(effectiveRpath(objects[i]!.facts), origins[i]));
+  const runpathOf = (i: number) => (runpathDirs[i] ??= expandList(objects[i]!.facts.runpath, origins[i]));
 
   interface Found {
     path?: string;
@@ -161,12 +166,12 @@ export function resolveGraph(exePath: string, exe: ObjectFacts, opts: ResolveOpt
       const seen = new Set<number>();
       for (let l = from; l >= 0; l = objects[l]!.loader) {
         seen.add(l);
-        if (searchDirs(expandList(effectiveRpath(objects[l]!.facts), origins[l]), name, found)) return done('rpath');
+        if (searchDirs(rpathOf(l), name, found)) return done('rpath');
       }
-      if (!seen.has(0) && searchDirs(expandList(effectiveRpath(exe), origins[0]), name, found)) return done('rpath');
+      if (!seen.has(0) && searchDirs(rpathOf(0), name, found)) return done('rpath');
     }
     if (searchDirs(envPath, name, found)) return done('LD_LIBRARY_PATH');
-    if (searchDirs(expandList(req.facts.runpath, origins[from]), name, found)) return done('runpath');
+    if (searchDirs(runpathOf(from), name, found)) return done('runpath');
 
     const top = from >= 0 ? req.facts : exe;
     const cached = opts.cacheLookup?.(name);
