@@ -61,15 +61,18 @@ export function parseSpec(text: string, source: string, opts: ParseOptions = {})
   return doc as CompatSpec;
 }
 
-export function readSpecFile(path: string, opts: ParseOptions = {}): CompatSpec {
-  let text: string;
+/** A file the user named as input, or a one-line SpecError naming it and what is wrong. */
+export function readInputFile(path: string): Buffer {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SpecError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, expected a spec file' : code === 'EACCES' ? 'permission denied' : (e as Error).message);
   }
-  return parseSpec(text, path, opts);
+}
+
+export function readSpecFile(path: string, opts: ParseOptions = {}): CompatSpec {
+  return parseSpec(readInputFile(path).toString('utf8'), path, opts);
 }
 
 /** OCI architecture names (as image indexes use them) for ELF machine names. */

@@ -1,12 +1,13 @@
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve, sep } from 'node:path';
+import { probeFile } from '../host/elf.js';
 import type { Descriptor, ImageManifest, Manifest, ProgressCallback, Target } from '../registry/target.js';
 import { SpecError } from './errors.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import { classify, describe as describeBytes, packSpec, specLayerOf, type ArtifactKind } from './pack.js';
 import { isLegacy } from './legacy.js';
-import { type CompatSpec, MEDIA_TYPES, parseSpec } from './spec.js';
+import { type CompatSpec, MEDIA_TYPES, parseSpec, readInputFile } from './spec.js';
 import { locate, type Located, storeFor } from './targets.js';
 
 const TITLE = 'org.opencontainers.image.title';
@@ -31,35 +32,23 @@ async function registry() {
   return import('../registry/index.js');
 }
 
-/** Reads a file the user named as an input, with the one-line error contract. */
-function readInput(path: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new SpecError(path, code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : (e as Error).message);
-  }
-}
-
 /** Is this JSON file a compat spec (or the seed's legacy format)? Then it is pushed as a compat artifact. */
 function asSpec(path: string): CompatSpec | 'legacy' | undefined {
+  const text = readInputFile(path).toString('utf8');
   let doc: unknown;
   try {
-    doc = JSON.parse(readFileSync(path, 'utf8'));
+    doc = JSON.parse(text);
   } catch {
     return undefined;
   }
   if (isLegacy(doc)) return 'legacy';
-  if (doc && typeof doc === 'object' && 'schemaVersion' in doc) return parseSpec(JSON.stringify(doc), path);
+  if (doc && typeof doc === 'object' && 'schemaVersion' in doc) return parseSpec(text, path);
   return undefined;
 }
 
+/** Only the header is read: the file may be a large binary. */
 function isElf(path: string): boolean {
-  try {
-    return readFileSync(path).subarray(0, 4).toString('latin1') === '\x7fELF';
-  } catch {
-    return false;
-  }
+  return probeFile(path).kind === 'elf';
 }
 
 async function pushBlobs(target: Target, blobs: Array<{ descriptor: Descriptor; content: Buffer | string }>, opts: TransferOptions): Promise<void> {
@@ -102,7 +91,7 @@ export async function pushFiles(ref: string, files: string[], opts: TransferOpti
 
 async function pushLegacy(located: Located, file: string, opts: TransferOptions): Promise<PushResult> {
   const { buildManifest } = await registry();
-  const bytes = readInput(file);
+  const bytes = readInputFile(file);
   parseSpec(bytes.toString('utf8'), file);
   const layer = describeBytes(MEDIA_TYPES.spec, bytes, { annotations: { [TITLE]: basename(file) } });
   const { bytes: mbytes, descriptor } = buildManifest({ artifactType: MEDIA_TYPES.artifact, layers: [layer], annotations: { [CREATED]: new Date().toISOString(), [TITLE]: basename(file) } });
@@ -284,7 +273,7 @@ export async function listArtifacts(repo: string, opts: TransferOptions & { arti
 
 /** `attach SUBJECT SPEC`: the spec as a compat artifact whose `subject` is the image. */
 export async function attachSpec(subjectRef: string, specFile: string, opts: TransferOptions = {}): Promise<{ subject: Descriptor; descriptor: Descriptor }> {
-  const spec = parseSpec(readInput(specFile).toString('utf8'), specFile);
+  const spec = parseSpec(readInputFile(specFile).toString('utf8'), specFile);
   const located = await locate(subjectRef, opts);
   if (!located.reference) throw new SpecError(subjectRef, 'name the subject by tag or digest');
   const subject = await located.target.resolve(located.reference);

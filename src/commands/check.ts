@@ -40,11 +40,12 @@ export default class Check extends BaseCommand {
   }
 }
 
+/** The spec's text, validated here first so a bad file gets the same one-line error as a local check. */
 async function readSpecText(path: string): Promise<string> {
-  const { readSpecFile } = await import('../artifact/spec.js');
-  const { readFileSync } = await import('node:fs');
-  readSpecFile(path, { legacyPlatform: { machine: 'x86_64', class: 64 } });
-  return readFileSync(path, 'utf8');
+  const { parseSpec, readInputFile } = await import('../artifact/spec.js');
+  const text = readInputFile(path).toString('utf8');
+  parseSpec(text, path);
+  return text;
 }
 
 /** A path that exists is a file; otherwise `host/repo:tag` or `…@sha256:` shapes are references. */
