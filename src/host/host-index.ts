@@ -165,14 +165,18 @@ export function saveIndex(index: HostIndex, file = defaultIndexFile()): void {
   writeFileAtomic(file, JSON.stringify(index));
 }
 
+/** The index's copy of ld.so.cache, back in the reader's shape. */
+function cacheOf(index: HostIndex): LdCache {
+  return { entries: index.cacheEntries.map((e) => ({ ...e, hwcap: e.plain ? 0n : HWCAP_EXTENSION })) };
+}
+
 /** Is `index` still what a scan would produce now? Costs one stat per indexed directory. */
 export function isFresh(index: HostIndex, opts: ScanOptions = {}): boolean {
   const extra = opts.extraDirs ?? [];
   if (index.version !== INDEX_VERSION || index.extraDirs.join(':') !== extra.join(':')) return false;
   if (opts.cachePath !== undefined && opts.cachePath !== index.cachePath) return false;
   const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
-  const cache = { entries: index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) };
-  return fingerprintOf(index.cachePath, dirsToIndex(platform, cache, extra), extra) === index.fingerprint;
+  return fingerprintOf(index.cachePath, dirsToIndex(platform, cacheOf(index), extra), extra) === index.fingerprint;
 }
 
 export interface LoadedIndex {
@@ -230,7 +234,7 @@ function derived(index: HostIndex): Derived {
   let d = derivedOf.get(index);
   if (!d) {
     const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
-    const scanned = new Set(dirsToIndex(platform, { entries: index.cacheEntries.map((e) => ({ ...e, hwcap: 0n })) }, index.extraDirs));
+    const scanned = new Set(dirsToIndex(platform, cacheOf(index), index.extraDirs));
     d = { lists: new Map(), scanned, lookups: new Map() };
     derivedOf.set(index, d);
   }
@@ -274,8 +278,7 @@ export class IndexSource implements ObjectSource {
     const key = `${machine}/${cls}`;
     let table = this.derived.lookups.get(key);
     if (!table) {
-      const cache: LdCache = { entries: this.index.cacheEntries.map((e) => ({ ...e, hwcap: e.plain ? 0n : HWCAP_EXTENSION })) };
-      table = cacheLookupTable(cache, cacheFlagsFor(machine, cls), this.index.hwcaps);
+      table = cacheLookupTable(cacheOf(this.index), cacheFlagsFor(machine, cls), this.index.hwcaps);
       this.derived.lookups.set(key, table);
     }
     return table;
