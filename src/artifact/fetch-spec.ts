@@ -5,6 +5,11 @@ export interface RegistryFlags {
   caFile?: string;
   username?: string;
   password?: string;
+  /**
+   * The registry host `username`/`password` are for. Unset, they are for the registry of the
+   * reference being opened; either way no other host ever receives them.
+   */
+  credentialHost?: string;
   /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
   ociLayout?: boolean;
 }

@@ -32,15 +32,20 @@ export function splitLayoutRef(input: string): { dir: string; reference?: string
   return { dir: input };
 }
 
-export async function remoteOptions(flags: RegistryFlags) {
+/**
+ * How to reach the registry `registry` (the host of the reference being opened). Flag credentials
+ * are keyed to one host, `flags.credentialHost` or else `registry`: any other host a request ends
+ * up at (another registry named by a caller, a redirect) is looked up in the credential store by
+ * its own name, never handed these.
+ */
+export async function remoteOptions(flags: RegistryFlags, registry: string) {
   const { ClientPool, credentialChain } = await import('../registry/index.js');
-  const explicit = flags.username !== undefined ? { '*': { username: flags.username, password: flags.password ?? '' } } : undefined;
-  const chain = credentialChain({ appName: 'compat', keychainService: 'compat' });
+  const explicit = flags.username !== undefined ? { [flags.credentialHost ?? registry]: { username: flags.username, password: flags.password ?? '' } } : undefined;
   const opts = {
     plainHttp: flags.plainHttp,
     insecure: flags.insecure,
     caFile: flags.caFile,
-    credentials: explicit ? async () => explicit['*'] : chain,
+    credentials: credentialChain({ appName: 'compat', keychainService: 'compat', explicit }),
     loginHint: (host: string) => `compat login ${host}`,
   };
   return { ...opts, pool: new ClientPool(opts) };
@@ -55,7 +60,7 @@ export async function locate(input: string, flags: RegistryFlags, opts: { reposi
   }
   const { RemoteRepository, parseReference, parseRepository } = await import('../registry/index.js');
   const ref = opts.repositoryOnly ? parseRepository(input) : parseReference(input);
-  const target = new RemoteRepository(ref, await remoteOptions(flags));
+  const target = new RemoteRepository(ref, await remoteOptions(flags, ref.registry));
   return { target, reference: ref.digest ?? ref.tag, label: input, repository: { registry: ref.registry, repository: ref.repository } };
 }
 

@@ -140,7 +140,7 @@ export class RegistryClient {
     return new RegistryError('UNAUTHORIZED', `${context}: unauthorized: check credentials (${this.loginHint()})`, 401);
   }
 
-  private async withAuth<R extends { statusCode: number; headers: HttpResponse['headers'] }>(
+  private async withAuth<R extends { statusCode: number; headers: HttpResponse['headers']; url: string }>(
     req: AuthorizedRequest,
     send: (headers: Record<string, string>) => Promise<R>,
     discard: (r: R) => void,
@@ -149,6 +149,9 @@ export class RegistryClient {
     const first = await this.authorization(scopes, req.repository, false);
     const res = await send(first ? { ...req.headers, authorization: first } : { ...req.headers });
     if (res.statusCode !== 401) return res;
+    // A 401 from where a redirect led is another host asking, not this registry: answering its
+    // challenge would hand it this registry's credentials (directly, or through a token realm it names).
+    if (new URL(res.url).origin !== new URL(this.baseUrl).origin) return res;
     const challenges = parseWwwAuthenticate(res.headers['www-authenticate']);
     const challenge = challenges.find((c) => c.scheme === 'bearer') ?? challenges.find((c) => c.scheme === 'basic');
     if (!challenge) return res;

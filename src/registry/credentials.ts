@@ -259,7 +259,7 @@ export async function findCredential(
   opts: CredentialOptions = {},
   env: NodeJS.ProcessEnv = opts.env ?? process.env,
 ): Promise<{ credential: Credential; source: CredentialSource; path?: string } | undefined> {
-  const explicit = opts.explicit && hostKeys(host).map((k) => opts.explicit?.[k]).find((c) => c);
+  const explicit = opts.explicit && explicitFor(opts.explicit, host);
   if (explicit) return { credential: explicit, source: 'explicit' };
   if (opts.keychainService !== false) {
     const c = await credentialFromKeychain(opts.keychainService ?? 'oci-registry', host, env);
@@ -278,6 +278,12 @@ export async function findCredential(
     if (c) return { credential: c, source: 'podman', path: p };
   }
   return undefined;
+}
+
+/** An explicit credential given for this host (host names compare without case). */
+function explicitFor(explicit: Record<string, Credential>, host: string): Credential | undefined {
+  const keys = new Set(hostKeys(host.toLowerCase()));
+  return Object.entries(explicit).find(([k]) => keys.has(k.toLowerCase()))?.[1];
 }
 
 export interface SavedCredential {

@@ -5,6 +5,8 @@ import type { AddressInfo } from 'node:net';
 export interface FakeServer {
   host: string;
   requests: Array<{ method: string; url: string; headers: IncomingMessage['headers'] }>;
+  /** TCP connections accepted, whether or not a request followed. */
+  connections: () => number;
   close(): Promise<void>;
 }
 
@@ -15,10 +17,13 @@ export async function startFakeServer(handler: (req: IncomingMessage, res: Serve
     req.resume();
     req.on('end', () => handler(req, res));
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
