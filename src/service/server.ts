@@ -6,6 +6,7 @@ import type { RegistryFlags } from '../artifact/fetch-spec.js';
 import type { HostIndex } from '../host/host-index.js';
 import { Checker, type CheckOutcome, type FetchSpec } from './checker.js';
 import { IndexWatcher } from './index-watcher.js';
+import { logValue, safeLine } from './log.js';
 import { type CompatRequest, type CompatResponse, compatService, SERVICE_NAME } from './proto.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -162,8 +163,9 @@ export class CompatServer {
   private logCheck(o: CheckOutcome, call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>): void {
     if (!this.log) return;
     const verdict = o.status === 'SUCCESS' ? (o.compatible ? 'compatible' : 'incompatible') : 'error';
-    const tail = o.error ? ` ${JSON.stringify(o.error.length > 200 ? `${o.error.slice(0, 200)}…` : o.error)}` : '';
-    this.line(o.internal ? 'error' : 'info', `check ${o.subject} ${verdict} ${o.ms.toFixed(2)} ms${o.cached ? ' cached' : ''} peer=${call.getPeer()}${tail}`);
+    // The subject (a uri) and the message echoing it come from the caller: escaped and capped.
+    const tail = o.error ? ` ${logValue(o.error)}` : '';
+    this.line(o.internal ? 'error' : 'info', `check ${logValue(o.subject)} ${verdict} ${o.ms.toFixed(2)} ms${o.cached ? ' cached' : ''} peer=${logValue(call.getPeer())}${tail}`);
   }
 
   private info(msg: string): void {
@@ -171,7 +173,7 @@ export class CompatServer {
   }
 
   private line(level: 'info' | 'error', msg: string): void {
-    this.log?.(`${new Date().toISOString()} ${level} ${msg}`);
+    this.log?.(safeLine(`${new Date().toISOString()} ${level} ${msg}`));
   }
 
   get pending(): number {
