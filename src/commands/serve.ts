@@ -17,6 +17,7 @@ export default class Serve extends BaseCommand {
     '<%= config.bin %> serve',
     '<%= config.bin %> serve --address 0.0.0.0:50051 --quiet',
     '<%= config.bin %> serve --address unix:///run/compat/compat.sock',
+    'COMPAT_PASSWORD=… <%= config.bin %> serve --registry registry.example.org -u robot --allow-registry ghcr.io',
   ];
   static flags = {
     address: Flags.string({ default: '127.0.0.1:50051', description: 'HOST:PORT to listen on (port 0 picks a free one), or unix:///path.sock.' }),
@@ -29,10 +30,19 @@ export default class Serve extends BaseCommand {
     quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
     // How `uri` requests reach the registry: the same flags as `pull`.
     ...registryFlags,
+    registry: Flags.string({ description: 'The registry HOST[:PORT] that -u/-p are for (required with -u); a uri may name it. No other host ever receives those credentials.', helpGroup: 'REGISTRY' }),
+    'allow-registry': Flags.string({
+      multiple: true,
+      description: 'A registry a uri may name: HOST[:PORT] or *.DOMAIN[:PORT] (repeatable). By default only --registry; a uri naming no host is always refused.',
+      helpGroup: 'REGISTRY',
+    }),
   };
 
   async run(): Promise<void> {
     const { flags } = await this.parse(Serve);
+    if (flags.username !== undefined && flags.registry === undefined) {
+      throw new Error('-u/--username needs --registry HOST: the registry those credentials are for (COMPAT_USERNAME counts as -u)');
+    }
     const pollMs = seconds('poll-interval', flags['poll-interval']);
     const graceMs = seconds('grace', flags.grace);
     const { runDaemon } = await import('../service/daemon.js');
@@ -46,7 +56,8 @@ export default class Serve extends BaseCommand {
       graceMs,
       maxMessageBytes: flags['max-message-bytes'],
       cacheEntries: flags['cache-size'],
-      registry: toRegistryFlags(flags),
+      registry: { ...toRegistryFlags(flags), credentialHost: flags.registry },
+      allowRegistries: flags['allow-registry'],
       log,
       logChecks: !flags.quiet,
       onReady: (address) => {

@@ -64,8 +64,11 @@ export class Reference {
 }
 
 export interface ParseReferenceOptions {
-  /** Registry to assume when the string names none (docker assumes Docker Hub). */
-  defaultRegistry?: string;
+  /**
+   * Registry to assume when the string names none (docker assumes Docker Hub); `null` refuses such
+   * a string instead (a server acting for others should not pick a registry for them).
+   */
+  defaultRegistry?: string | null;
 }
 
 /** Parses a reference as docker and ORAS do; tag and digest are both optional. */
@@ -101,6 +104,7 @@ export function parseReference(input: string, opts: ParseReferenceOptions = {}):
     path = rest.slice(slash + 1);
     validateHost(registry, input);
   } else {
+    if (opts.defaultRegistry === null) throw invalid(input, 'names no registry host');
     registry = opts.defaultRegistry ?? DOCKER_HUB;
     path = rest;
   }

@@ -15,6 +15,8 @@ export interface CheckerOptions {
   registry?: RegistryFlags;
   /** How a `uri` becomes spec text (default: the artifact module's fetchSpecText, loaded lazily). */
   fetchSpec?: FetchSpec;
+  /** Throws (an exposed error) for a `uri` that must not be fetched; called before any fetch. */
+  admit?: (uri: string) => void;
 }
 
 /** One answered call, with what the log line says about it. */
@@ -58,6 +60,7 @@ export class Checker {
       if (uri) {
         const fetch = this.fetchSpec ?? (this.fetchSpec = (await import('../artifact/fetch-spec.js')).fetchSpecText);
         try {
+          this.opts.admit?.(uri);
           ({ text, digest } = await fetch(uri, this.opts.registry ?? {}));
         } catch (e) {
           const msg = messageOf(e);

@@ -7,6 +7,7 @@ import type { HostIndex } from '../host/host-index.js';
 import { Checker, type CheckOutcome, type FetchSpec } from './checker.js';
 import { IndexWatcher } from './index-watcher.js';
 import { logValue, safeLine } from './log.js';
+import { RegistryPolicy } from './registry-policy.js';
 import { type CompatRequest, type CompatResponse, compatService, SERVICE_NAME } from './proto.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -29,8 +30,13 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /** Verdicts kept in the LRU. */
   cacheEntries?: number;
-  /** How `uri` requests reach the registry (as `pull`'s flags). */
+  /** How `uri` requests reach the registry (as `pull`'s flags; `credentialHost` is `--registry`). */
   registry?: RegistryFlags;
+  /**
+   * Registries a `uri` may name besides `registry.credentialHost`: `host[:port]` or `*.domain[:port]`.
+   * None by default; a uri naming no host is always refused. Not used with `registry.ociLayout`.
+   */
+  allowRegistries?: string[];
   fetchSpec?: FetchSpec;
   /** Build the index in a worker thread (default: when running from dist/). */
   worker?: boolean;
@@ -94,6 +100,8 @@ export class CompatServer {
   private firstIndex: Promise<HostIndex>;
 
   private constructor(opts: ServeOptions) {
+    // First: a malformed pattern stops the start before anything is bound or scanned.
+    const policy = opts.registry?.ociLayout ? undefined : RegistryPolicy.from({ allow: opts.allowRegistries, credentialHost: opts.registry?.credentialHost });
     this.log = opts.log;
     this.logChecks = opts.logChecks ?? true;
     this.watcher = new IndexWatcher({
@@ -117,6 +125,7 @@ export class CompatServer {
       cacheEntries: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
       registry: opts.registry,
       fetchSpec: opts.fetchSpec,
+      ...(policy ? { admit: (uri: string) => policy.admit(uri) } : {}),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;

@@ -209,6 +209,7 @@ describe('CompatServer in-process', () => {
       indexFile,
       worker: false,
       maxMessageBytes: 64 * 1024,
+      allowRegistries: ['registry.example'],
       log: (l) => logs.push(l),
       // A registry that answers only when the test says so: a call stays in flight on purpose.
       fetchSpec: (uri) =>
@@ -268,6 +269,7 @@ describe('CompatServer in-process', () => {
       address: '127.0.0.1:0',
       indexFile,
       worker: false,
+      allowRegistries: ['registry.example'],
       fetchSpec: () => new Promise((resolve) => (hold = () => resolve({ text: specs.compatible, digest: 'sha256:ef' }))),
     });
     const client = new CompatClient(s.address);

@@ -140,7 +140,7 @@ describe('compat serve over TCP loopback', () => {
         const r = compat(['push', '--plain-http', `${reg.host}/compat/xz:${tag}`, join(dir, file!)], { env });
         expect({ status: r.status, stderr: r.stderr }).toEqual({ status: 0, stderr: '' });
       }
-      const s = await spawnServer(['--plain-http'], env);
+      const s = await spawnServer(['--plain-http', '--allow-registry', reg.host], env);
       others.push(s);
       const ok = await checkRemote(s.address, { uri: `${reg.host}/compat/xz:1.0` });
       expect([ok.status, ok.compatible, report(ok).compatible]).toEqual(['SUCCESS', true, true]);
