@@ -5,6 +5,8 @@ import { EntryError, kindOf, type Kind, type StagedTree } from './staged-tree.js
 export interface Move {
   from: string;
   to: string;
+  /** `to` relative to DIR, to check its parents again just before the rename. */
+  rel: string;
 }
 
 const WHAT: Record<Kind, string> = { dir: 'a directory', file: 'a file', link: 'a symbolic link', other: 'neither a file nor a directory', none: 'nothing' };
@@ -31,7 +33,7 @@ export function planMerge(tree: StagedTree, dir: string): Move[] {
       if (there === 'none' || (staged !== 'dir' && (there === 'file' || there === 'link'))) {
         if (!checked.has(into)) checkTarget(into, dev, entry);
         checked.add(into);
-        moves.push({ from: tree.path(r), to: join(dir, r) });
+        moves.push({ from: tree.path(r), to: join(dir, r), rel: r });
       } else if (staged === 'dir' && there === 'dir') walk(r);
       else if (there === 'link') throw new EntryError(entry, `${join(dir, r)} is a symbolic link, and compat never writes through one`);
       else throw new EntryError(entry, `${join(dir, r)} is ${WHAT[there]}, and the artifact has ${WHAT[staged]} there`);
@@ -51,8 +53,20 @@ function checkTarget(into: string, dev: number, entry: string): void {
   if (statSync(into).dev !== dev) throw new EntryError(entry, `${into} is on another file system than the staging directory`);
 }
 
-export function applyMoves(moves: Move[]): void {
-  for (const m of moves) renameSync(m.from, m.to);
+/**
+ * Moves the planned names in. Each target's parents are checked once more right before its
+ * rename, so a directory swapped for a link since the plan is not followed (Node has no
+ * renameat, so a window of a few system calls remains against someone who can write in DIR).
+ */
+export function applyMoves(moves: Move[], dir: string): void {
+  for (const m of moves) {
+    const parts = m.rel.split('/').slice(0, -1);
+    for (let i = 1; i <= parts.length; i++) {
+      const p = join(dir, ...parts.slice(0, i));
+      if (kindOf(p) !== 'dir') throw new Error(`${p}: changed while compat was writing into ${dir}; stopped before writing through it`);
+    }
+    renameSync(m.from, m.to);
+  }
 }
 
 /** Every link the artifact brings must resolve inside DIR once merged, read on disk hop by hop. */

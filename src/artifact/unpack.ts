@@ -74,7 +74,7 @@ async function stageAndMerge(store: Target, layers: FileLayer[], staging: string
   }
   const moves = planMerge(tree, dir);
   checkLinks(tree, dir);
-  applyMoves(moves);
+  applyMoves(moves, dir);
 }
 
 /**
