@@ -1,6 +1,6 @@
-import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { basename, join, resolve, sep } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { probeFile } from '../host/elf.js';
 import type { Descriptor, ImageManifest, Manifest, ProgressCallback, Target } from '../registry/target.js';
 import { SpecError } from './errors.js';
@@ -9,6 +9,7 @@ import { classify, describe as describeBytes, packSpec, specLayerOf, type Artifa
 import { isLegacy } from './legacy.js';
 import { type CompatSpec, MEDIA_TYPES, parseSpec, readInputFile } from './spec.js';
 import { locate, type Located, storeFor } from './targets.js';
+import { writeArtifactFiles } from './unpack.js';
 
 const TITLE = 'org.opencontainers.image.title';
 const CREATED = 'org.opencontainers.image.created';
@@ -184,60 +185,8 @@ export async function pullToStore(ref: string, opts: TransferOptions & { outDir?
     }
   }
   const { manifest } = await fetchManifest(store, descriptor.digest);
-  const files = opts.outDir ? await writeFiles(store, manifest, opts.outDir, ref) : [];
+  const files = opts.outDir ? await writeArtifactFiles(store, manifest, opts.outDir, ref) : [];
   return { descriptor, manifest, files, fromStore, store };
-}
-
-/** Writes a pulled artifact's titled layers into `dir`; names that would leave `dir` are refused before anything is written. */
-async function writeFiles(store: Target, manifest: Manifest, dir: string, ref: string): Promise<string[]> {
-  if (!('layers' in manifest)) throw new SpecError(ref, 'is an index, not an artifact with files');
-  const out = resolve(dir);
-  const layers = manifest.layers.filter((l) => l.annotations?.[TITLE]);
-  for (const l of layers) safeJoin(out, l.annotations![TITLE]!, ref);
-  mkdirSync(out, { recursive: true });
-  const { fetchToFile } = await registry();
-  const written: string[] = [];
-  for (const l of layers) {
-    const title = l.annotations![TITLE]!;
-    if (l.annotations?.[UNPACK] === 'true' || l.mediaType === TAR_GZIP) {
-      const tmp = join(out, `.${basename(title)}.${process.pid}.tar.gz`);
-      try {
-        await fetchToFile(store, l, tmp);
-        await extractSafely(tmp, out, ref);
-      } finally {
-        rmSync(tmp, { force: true });
-      }
-    } else {
-      await fetchToFile(store, l, safeJoin(out, title, ref));
-    }
-    written.push(title);
-  }
-  return written;
-}
-
-function safeJoin(root: string, name: string, ref: string): string {
-  const p = resolve(root, name);
-  if (name.startsWith('/') || (p !== root && !p.startsWith(root + sep)) || p === root) throw new SpecError(ref, `refusing file title ${JSON.stringify(name)}: it would be written outside ${root}`);
-  return p;
-}
-
-/** Extracts a tar+gzip, refusing the whole archive if any entry or link would leave `dir`. */
-async function extractSafely(file: string, dir: string, ref: string): Promise<void> {
-  const tar = await import('tar');
-  const bad: string[] = [];
-  await tar.list({
-    file,
-    onReadEntry: (e) => {
-      const p = resolve(dir, e.path);
-      if (e.path.startsWith('/') || (p !== dir && !p.startsWith(dir + sep))) bad.push(e.path);
-      if ((e.type === 'SymbolicLink' || e.type === 'Link') && e.linkpath) {
-        const target = e.type === 'Link' ? resolve(dir, e.linkpath) : resolve(resolve(dir, e.path, '..'), e.linkpath);
-        if (e.linkpath.startsWith('/') || (target !== dir && !target.startsWith(dir + sep))) bad.push(`${e.path} -> ${e.linkpath}`);
-      }
-    },
-  });
-  if (bad.length) throw new SpecError(ref, `refusing archive entry ${JSON.stringify(bad[0])}: it would be written outside ${dir}`);
-  await tar.extract({ file, cwd: dir, strict: true, preservePaths: false });
 }
 
 export interface ListRow {
