@@ -3,6 +3,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir as fixtureTempDir } from './fixtures.js';
 
 /** A real CNCF distribution (Debian `docker-registry`) on 127.0.0.1, storage in a temp dir. */
 export interface TestRegistry {
@@ -130,5 +131,5 @@ export function makeHtpasswd(dir: string, user: string, password: string): strin
 }
 
 export function tempDir(prefix = 'registry-test-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  return fixtureTempDir(prefix);
 }
