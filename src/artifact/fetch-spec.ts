@@ -7,6 +7,8 @@ export interface RegistryFlags {
   password?: string;
   /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
   ociLayout?: boolean;
+  /** Seconds to wait for the registry: to connect, for each answer, for a download to move. */
+  timeout?: number;
 }
 
 /**

@@ -40,6 +40,7 @@ export async function remoteOptions(flags: RegistryFlags) {
     plainHttp: flags.plainHttp,
     insecure: flags.insecure,
     caFile: flags.caFile,
+    timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     credentials: explicit ? async () => explicit['*'] : chain,
     loginHint: (host: string) => `compat login ${host}`,
   };

@@ -146,6 +146,7 @@ export class RemoteRepository implements Target {
       url: this.url(`blobs/${desc.digest}`),
       scopes: this.scopes(PULL),
       repository: this.repository,
+      label: `blob ${desc.digest}`,
     });
     if (res.statusCode !== 200) {
       const body = await readSmall(res.stream);
