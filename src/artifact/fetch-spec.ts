@@ -12,6 +12,8 @@ export interface RegistryFlags {
   credentialHost?: string;
   /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
   ociLayout?: boolean;
+  /** Seconds to wait for the registry: to connect, for each answer, for a download to move. */
+  timeout?: number;
 }
 
 /**

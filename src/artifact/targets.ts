@@ -45,6 +45,7 @@ export async function remoteOptions(flags: RegistryFlags, registry: string) {
     plainHttp: flags.plainHttp,
     insecure: flags.insecure,
     caFile: flags.caFile,
+    timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     credentials: credentialChain({ appName: 'compat', keychainService: 'compat', explicit }),
     loginHint: (host: string) => `compat login ${host}`,
   };

@@ -4,9 +4,15 @@
  */
 export function reportError(err: unknown, debug: boolean): void {
   const e = err as Error;
-  const message = (e?.message || String(err)).split('\n')[0]!.replace(/^Error: /, '');
+  const message = headline(e?.message || String(err)).replace(/^Error: /, '');
   process.stderr.write(`compat: ${message}\n`);
   if ((debug || !!process.env.COMPAT_DEBUG) && e?.stack) process.stderr.write(`${e.stack}\n`);
+}
+
+/** The line that says what is wrong: oclif puts a bare "Parsing --flag" before a flag's own message. */
+function headline(message: string): string {
+  const [first, second] = message.split('\n');
+  return /^Parsing --\S+\s*$/.test(first!) && second?.trim() ? second.trim() : first!;
 }
 
 export function printJson(value: unknown): void {

@@ -10,8 +10,21 @@ export const registryFlags = {
   username: Flags.string({ char: 'u', description: 'Registry user (else the stored credential, docker or podman config).', env: 'COMPAT_USERNAME', helpGroup: 'REGISTRY' }),
   password: Flags.string({ char: 'p', description: 'Registry password (prefer COMPAT_PASSWORD or `compat login`).', env: 'COMPAT_PASSWORD', helpGroup: 'REGISTRY' }),
   concurrency: Flags.integer({ description: 'Blobs transferred at once.', default: 3, min: 1, max: 64, helpGroup: 'REGISTRY' }),
+  timeout: Flags.custom<number>({
+    description: 'Seconds to wait for the registry: to connect, for each answer, and for a download to move (default 30).',
+    helpValue: 'SECONDS',
+    helpGroup: 'REGISTRY',
+    parse: async (input) => parseSeconds(input),
+  })(),
 };
 
-export function toRegistryFlags(f: { 'oci-layout'?: boolean; 'plain-http'?: boolean; insecure?: boolean; 'ca-file'?: string; username?: string; password?: string }): RegistryFlags {
-  return { ociLayout: f['oci-layout'], plainHttp: f['plain-http'], insecure: f.insecure, caFile: f['ca-file'], username: f.username, password: f.password };
+/** A positive number of seconds, fractions allowed; at most a day, so that a typo is not an unbounded wait. */
+export function parseSeconds(input: string): number {
+  const n = Number(input);
+  if (input.trim() === '' || !Number.isFinite(n) || n <= 0 || n > 86_400) throw new Error(`--timeout: ${JSON.stringify(input)} is not a number of seconds (more than 0, at most 86400)`);
+  return n;
+}
+
+export function toRegistryFlags(f: { 'oci-layout'?: boolean; 'plain-http'?: boolean; insecure?: boolean; 'ca-file'?: string; username?: string; password?: string; timeout?: number }): RegistryFlags {
+  return { ociLayout: f['oci-layout'], plainHttp: f['plain-http'], insecure: f.insecure, caFile: f['ca-file'], username: f.username, password: f.password, timeout: f.timeout };
 }

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
+import { registryFlags } from '../cli/registry-flags.js';
 
 export default class Login extends BaseCommand {
   static summary = 'Log in to a registry: the credential is verified against it before it is stored (OS keychain, else a 0600 file).';
@@ -13,6 +14,7 @@ export default class Login extends BaseCommand {
     'plain-http': Flags.boolean({ description: 'Talk HTTP, not HTTPS.' }),
     insecure: Flags.boolean({ description: 'Skip TLS certificate verification.' }),
     'ca-file': Flags.string({ description: 'Trust this CA certificate (PEM).' }),
+    timeout: registryFlags.timeout,
   };
 
   async run(): Promise<void> {
@@ -25,7 +27,7 @@ export default class Login extends BaseCommand {
     }
     if (!password) this.error('give the password with --password-stdin (or COMPAT_PASSWORD)', { exit: 2 });
     const { login } = await import('../registry/index.js');
-    const saved = await login(args.registry, { username: flags.username, password }, { appName: 'compat', keychainService: 'compat', plainHttp: flags['plain-http'], insecure: flags.insecure, caFile: flags['ca-file'], loginHint: (h: string) => `check the user name and password for ${h}` });
+    const saved = await login(args.registry, { username: flags.username, password }, { appName: 'compat', keychainService: 'compat', plainHttp: flags['plain-http'], insecure: flags.insecure, caFile: flags['ca-file'], ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}), loginHint: (h: string) => `check the user name and password for ${h}` });
     process.stdout.write(`Login Succeeded (${saved.where === 'keychain' ? 'stored in the OS keychain' : `stored in ${saved.path}`})\n`);
   }
 }

@@ -121,10 +121,11 @@ export class RegistryClient {
     return this.withAuth(req, (headers) => this.transport.request({ ...req, headers }), (r) => r);
   }
 
-  async sendStream(req: AuthorizedRequest): Promise<HttpStreamResponse> {
+  /** `label` names what is downloaded in messages (`blob sha256:…`). */
+  async sendStream(req: AuthorizedRequest & { label?: string }): Promise<HttpStreamResponse> {
     return this.withAuth(
       req,
-      (headers) => this.transport.stream({ url: req.url, headers }),
+      (headers) => this.transport.stream({ ...req, headers }),
       (r) => r.stream.destroy(),
     );
   }

@@ -20,6 +20,7 @@ export type RegistryErrorCode =
   | 'INVALID_MANIFEST'
   | 'TOO_MANY_REQUESTS'
   | 'NETWORK'
+  | 'TIMEOUT'
   | 'TLS'
   | 'PROTOCOL'
   | 'REFERRERS'

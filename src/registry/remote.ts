@@ -4,6 +4,7 @@ import { VerifyStream, digestOf, isDigest, splitDigest, verifyBytes } from './di
 import { RegistryError, type RegistryErrorCode } from './errors.js';
 import { buildIndex, isIndex, parseManifest, referrerDescriptor, referrersTag } from './manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType, detectManifestTypeHeader, isManifestType } from './media-types.js';
+import { DEFAULT_LIST_BYTES, DEFAULT_LIST_PAGES, Pager, nextLink } from './paging.js';
 import { readBounded } from './read-bounded.js';
 import { Reference, parseReference } from './reference.js';
 import type { Descriptor, FetchOptions, ImageIndex, Manifest, PushOptions, Target } from './target.js';
@@ -18,6 +19,14 @@ export interface RemoteOptions extends ClientOptions {
   chunkBytes?: number;
   /** Page size asked for when listing tags (default 1000). */
   tagPageSize?: number;
+  /** A repository with more tags is an error, not a shorter list (default 100,000). */
+  maxTags?: number;
+  /** A subject with more referrers is an error, not a shorter list (default 10,000). */
+  maxReferrers?: number;
+  /** Most bytes read over the pages of one listing (default 32 MiB). */
+  maxListBytes?: number;
+  /** Most pages requested for one listing (default 10,000). */
+  maxListPages?: number;
 }
 
 const PULL = ['pull'];
@@ -146,6 +155,7 @@ export class RemoteRepository implements Target {
       url: this.url(`blobs/${desc.digest}`),
       scopes: this.scopes(PULL),
       repository: this.repository,
+      label: `blob ${desc.digest}`,
     });
     if (res.statusCode !== 200) {
       const body = await readSmall(res.stream);
@@ -337,13 +347,18 @@ export class RemoteRepository implements Target {
     return new URL(loc, res.url).toString();
   }
 
-  /** All tags, following `Link` pages, or `last=` when the registry pages without links. */
+  /**
+   * All tags, following `Link` pages, or `last=` when the registry pages without links. Bounded
+   * by `maxTags`, `maxListBytes` and `maxListPages`: reaching one is an error, never a shorter list.
+   */
   async tags(): Promise<string[]> {
     const pageSize = this.opts.tagPageSize ?? 1000;
+    const pager = this.pager(`${this.name}: tag list`, 'tags', this.opts.maxTags ?? 100_000);
     const seen = new Set<string>();
     let url: string | undefined = `${this.url('tags/list')}?n=${pageSize}`;
-    for (let page = 0; url && page < 100_000; page++) {
-      const res = await this.client.send({ method: 'GET', url, scopes: this.scopes(PULL), repository: this.repository });
+    while (url) {
+      pager.visit(url);
+      const res = await this.listPage(url, pager, {});
       if (res.statusCode !== 200) throw this.responseError(res, this.name);
       let tags: string[];
       try {
@@ -353,16 +368,34 @@ export class RemoteRepository implements Target {
       }
       const before = seen.size;
       for (const t of tags) seen.add(t);
+      pager.count(res.body.length, seen.size - before);
       const next = nextLink(res.headers.link);
-      if (next) url = new URL(next, res.url).toString();
-      else if (tags.length >= pageSize && seen.size > before) {
+      if (next) {
+        if (tags.length > 0 && seen.size === before) throw new RegistryError('PROTOCOL', `${this.name}: tag list pages repeat earlier tags`);
+        url = new URL(next, res.url).toString();
+      } else if (tags.length >= pageSize && seen.size > before) {
         // A full page without Link: ask for what follows; a registry ignoring `last` repeats itself
-        // and the loop stops on a page with nothing new.
+        // and the walk ends on the page with nothing new.
         url = `${this.url('tags/list')}?n=${pageSize}&last=${encodeURIComponent(tags[tags.length - 1]!)}`;
       } else url = undefined;
-      if (seen.size === before && page > 0) break;
     }
     return [...seen].sort();
+  }
+
+  private pager(subject: string, unit: string, maxItems: number, verbs = true): Pager {
+    const limits = { maxItems, maxBytes: this.opts.maxListBytes ?? DEFAULT_LIST_BYTES, maxPages: this.opts.maxListPages ?? DEFAULT_LIST_PAGES };
+    return new Pager(subject, unit, limits, verbs);
+  }
+
+  /** One page of a listing, its body bounded by what the listing may still read. */
+  private async listPage(url: string, pager: Pager, o: { accept?: string; maxBytes?: number }): Promise<HttpResponse> {
+    const pageMax = o.maxBytes ?? 16 * 1024 * 1024;
+    const maxBodyBytes = Math.min(pageMax, pager.bytesLeft);
+    return this.client
+      .send({ method: 'GET', url, headers: o.accept ? { accept: o.accept } : {}, scopes: this.scopes(PULL), repository: this.repository, maxBodyBytes })
+      .catch((e: unknown) => {
+        throw e instanceof RegistryError && e.code === 'TOO_LARGE' ? pager.pageTooLarge(pageMax) : e;
+      });
   }
 
   /** Referrers through the API, or the fallback tag when the registry lacks the API (404). */
@@ -372,15 +405,10 @@ export class RemoteRepository implements Target {
     if (artifactType) u.searchParams.set('artifactType', artifactType);
     let url: string | undefined = u.toString();
     const found: Descriptor[] = [];
-    for (let page = 0; url && page < 1000; page++) {
-      const res = await this.client.send({
-        method: 'GET',
-        url,
-        headers: { accept: MediaType.OciIndex },
-        scopes: this.scopes(PULL),
-        repository: this.repository,
-        maxBodyBytes: MAX_MANIFEST_BYTES,
-      });
+    const pager = this.referrersPager(label);
+    for (let page = 0; url; page++) {
+      pager.visit(url);
+      const res = await this.listPage(url, pager, { accept: MediaType.OciIndex, maxBytes: MAX_MANIFEST_BYTES });
       if (res.statusCode === 404 && page === 0) return this.referrersFromTag(subject, artifactType);
       if (res.statusCode !== 200) throw this.responseError(res, label, 'REFERRERS');
       let index: ImageIndex;
@@ -390,11 +418,16 @@ export class RemoteRepository implements Target {
         throw new RegistryError('REFERRERS', `${label}: answer is not valid JSON`);
       }
       if (!Array.isArray(index.manifests)) throw new RegistryError('REFERRERS', `${label}: answer is not an image index`);
+      pager.count(res.body.length, index.manifests.length);
       found.push(...index.manifests);
       const next = nextLink(res.headers.link);
       url = next ? new URL(next, res.url).toString() : undefined;
     }
     return artifactType ? found.filter((d) => d.artifactType === artifactType) : found;
+  }
+
+  private referrersPager(label: string): Pager {
+    return this.pager(`${label}:`, 'referrers', this.opts.maxReferrers ?? 10_000, false);
   }
 
   private async referrersFromTag(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
@@ -408,6 +441,8 @@ export class RemoteRepository implements Target {
       throw e;
     }
     if (!isIndex(index)) throw new RegistryError('REFERRERS', `${this.label(subject.digest)}: referrers tag ${referrersTag(subject.digest)} is not an index`);
+    // One manifest, already bounded in bytes; its entries meet the same bound as the API's pages.
+    this.referrersPager(`${this.label(subject.digest)}: referrers`).count(0, index.manifests.length);
     return artifactType ? index.manifests.filter((d) => d.artifactType === artifactType) : index.manifests;
   }
 
@@ -443,16 +478,6 @@ function registryErrorBody(body: Buffer): { code?: string; message?: string } {
   } catch {
     return {};
   }
-}
-
-function nextLink(link: string | string[] | undefined): string | undefined {
-  const text = Array.isArray(link) ? link.join(', ') : link;
-  if (!text) return undefined;
-  for (const part of text.split(/,(?=\s*<)/)) {
-    const m = /<([^>]*)>\s*;(.*)/.exec(part.trim());
-    if (m && /rel\s*=\s*"?next"?/i.test(m[2] ?? '')) return m[1];
-  }
-  return undefined;
 }
 
 function sameAlgorithm(a: string, b: string): boolean {

@@ -3,10 +3,11 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CancelableRequest, Got, OptionsInit, Response } from 'got';
+import { RETRY_ERRORS, deadlinesOf, gotTimeout, guardProgress, requestKind, retryDelay, stallMessage, timeoutError, type DeadlineOptions, type Deadlines } from './deadlines.js';
 import { RegistryError } from './errors.js';
 
 /** How to reach a registry: TLS settings, retries and timeouts. */
-export interface TransportOptions {
+export interface TransportOptions extends DeadlineOptions {
   /** Talk HTTP instead of HTTPS. */
   plainHttp?: boolean;
   /** Accept any TLS certificate (self-signed test registries). */
@@ -15,15 +16,12 @@ export interface TransportOptions {
   caFile?: string;
   /** PEM text of extra CA certificates to trust. */
   ca?: string | Buffer;
-  /** Retries after the first attempt on 429, 5xx and connection errors (default 3). */
+  /** Retries after the first attempt on 429, 5xx and dropped connections (default 3); a refused one gets one quick retry, a deadline none. */
   retries?: number;
   /** Longest Retry-After honoured; a longer one fails the request instead (default 30 s). */
   maxRetryAfterMs?: number;
   /** Cap of the exponential backoff between retries (default 5 s). */
   backoffLimitMs?: number;
-  /** Connect timeout and idle-socket timeout (default 30 s / 120 s). */
-  connectTimeoutMs?: number;
-  socketTimeoutMs?: number;
   userAgent?: string;
   maxRedirects?: number;
 }
@@ -46,6 +44,13 @@ export interface HttpResponse {
   url: string;
 }
 
+export interface HttpStreamRequest {
+  url: string;
+  headers?: Record<string, string>;
+  /** What is downloaded, for messages (`blob sha256:…`). */
+  label?: string;
+}
+
 export interface HttpStreamResponse {
   statusCode: number;
   headers: IncomingHttpHeaders;
@@ -54,7 +59,6 @@ export interface HttpStreamResponse {
 }
 
 const RETRY_STATUS = [408, 429, 500, 502, 503, 504];
-const RETRY_ERRORS = ['ETIMEDOUT', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ENOTFOUND', 'ENETUNREACH', 'EAI_AGAIN', 'ECONNABORTED'];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
 
@@ -73,9 +77,11 @@ function loadGot(): Promise<Got> {
 export class Transport {
   readonly scheme: 'http' | 'https';
   private readonly ca?: string | Buffer;
+  private readonly deadlines: Deadlines;
 
   constructor(readonly options: TransportOptions = {}) {
     this.scheme = options.plainHttp ? 'http' : 'https';
+    this.deadlines = deadlinesOf(options);
     if (options.ca !== undefined) this.ca = options.ca;
     else if (options.caFile !== undefined) {
       try {
@@ -101,11 +107,12 @@ export class Transport {
     const maxBody = req.maxBodyBytes ?? DEFAULT_MAX_BODY;
     for (let hop = 0; ; hop++) {
       const opts: OptionsInit = {
-        ...this.gotOptions(method, headers),
+        ...this.gotOptions(method, headers, requestKind(body)),
         responseType: 'buffer',
         ...(body !== undefined ? { body } : {}),
       };
       let res;
+      let answered = false;
       try {
         const p = (got as unknown as (u: string, o: OptionsInit) => CancelableRequest<Response<Buffer>>)(url, opts);
         let tooLarge = false;
@@ -116,6 +123,7 @@ export class Transport {
           }
         });
         p.on('downloadProgress', (prog: { transferred: number }) => {
+          answered = true; // first emitted when the headers arrive
           if (prog.transferred > maxBody) {
             tooLarge = true;
             p.cancel();
@@ -126,7 +134,7 @@ export class Transport {
           throw e;
         });
       } catch (e) {
-        throw this.networkError(url, e);
+        throw this.networkError(url, e, answered);
       }
       const redirect = this.redirectTarget(res.statusCode, res.headers, url, hop);
       if (redirect) {
@@ -146,14 +154,14 @@ export class Transport {
    * A GET whose body is streamed (blobs). got cannot retry a stream transparently, so the
    * initial response is retried here with the same policy; once bytes flow, a failure is final.
    */
-  async stream(req: { url: string; headers?: Record<string, string> }): Promise<HttpStreamResponse> {
+  async stream(req: HttpStreamRequest): Promise<HttpStreamResponse> {
     const got = await loadGot();
     let url = req.url;
     const headers = { ...req.headers };
     const retries = this.options.retries ?? 3;
     let attempt = 0;
     for (let hop = 0; ; ) {
-      const s = got.stream(url, { ...this.gotOptions('GET', headers, false), retry: { limit: 0 } } as unknown as OptionsInit & { isStream?: true });
+      const s = got.stream(url, { ...this.gotOptions('GET', headers, 'stream', false), retry: { limit: 0 } } as unknown as OptionsInit & { isStream?: true });
       let res: { statusCode: number; headers: IncomingHttpHeaders };
       try {
         res = await new Promise((resolve, reject) => {
@@ -163,8 +171,10 @@ export class Transport {
       } catch (e) {
         s.destroy();
         const code = (e as { code?: string }).code;
-        if (attempt < retries && code !== undefined && RETRY_ERRORS.includes(code)) {
-          await sleep(this.backoff(++attempt));
+        const delay = retryDelay(code, attempt + 1, attempt < retries && code !== undefined && RETRY_ERRORS.includes(code) ? this.backoff(attempt + 1) : 0);
+        if (delay > 0) {
+          attempt++;
+          await sleep(delay);
           continue;
         }
         throw this.networkError(url, e);
@@ -186,11 +196,13 @@ export class Transport {
           continue;
         }
       }
+      const host = hostOf(url);
+      guardProgress(s, this.deadlines, () => new RegistryError('TIMEOUT', stallMessage(host, req.label ?? 'download', this.deadlines)));
       return { statusCode: res.statusCode, headers: res.headers, stream: s, url };
     }
   }
 
-  private gotOptions(method: string, headers: Record<string, string>, decompress = true): OptionsInit {
+  private gotOptions(method: string, headers: Record<string, string>, kind: 'api' | 'upload' | 'stream', decompress = true): OptionsInit {
     const o = this.options;
     return {
       method: method as OptionsInit['method'],
@@ -206,8 +218,9 @@ export class Transport {
         maxRetryAfter: o.maxRetryAfterMs ?? 30_000,
         backoffLimit: o.backoffLimitMs ?? 5_000,
         noise: 50,
+        calculateDelay: ({ attemptCount, error, computedValue }) => retryDelay(error.code, attemptCount, computedValue),
       },
-      timeout: { connect: o.connectTimeoutMs ?? 30_000, secureConnect: o.connectTimeoutMs ?? 30_000, socket: o.socketTimeoutMs ?? 120_000 },
+      timeout: gotTimeout(this.deadlines, kind),
       https: {
         rejectUnauthorized: !o.insecure,
         ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
@@ -235,10 +248,15 @@ export class Transport {
   }
 
   /** A got error turned into one line without request options (they may hold credentials). */
-  networkError(url: string, e: unknown): RegistryError {
+  networkError(url: string, e: unknown, answered = false): RegistryError {
     if (e instanceof RegistryError) return e;
+    // got wraps what a stream was destroyed with (a stalled download) in its own error.
+    const cause = (e as { cause?: unknown })?.cause;
+    if (cause instanceof RegistryError) return cause;
     const err = e as { code?: string; message?: string };
     const host = hostOf(url);
+    const timeout = timeoutError(host, e, this.deadlines, answered);
+    if (timeout) return timeout;
     const code = err.code ?? '';
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
       return new RegistryError('TLS', `${host}: TLS certificate not trusted (${code}): pass a CA file, or allow insecure`);

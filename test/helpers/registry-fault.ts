@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 
 /** A tiny HTTP server on 127.0.0.1 playing a (misbehaving) registry; it records every request. */
 export interface FakeServer {
@@ -30,4 +31,44 @@ export async function startFakeServer(handler: (req: IncomingMessage, res: Serve
         server.close(() => resolve());
       }),
   };
+}
+
+/** A raw TCP server on 127.0.0.1 for peers that never speak proper HTTP (silent, or trickling headers); it counts connections. */
+export interface TcpServer {
+  host: string;
+  connections: number;
+  close(): Promise<void>;
+}
+
+export async function startTcpServer(onConnection: (socket: Socket) => void): Promise<TcpServer> {
+  const sockets = new Set<Socket>();
+  const state = { connections: 0 };
+  const server = createNetServer((socket) => {
+    state.connections++;
+    sockets.add(socket);
+    socket.on('error', () => undefined);
+    socket.on('close', () => sockets.delete(socket));
+    onConnection(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    host: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get connections() {
+      return state.connections;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** Writes `chunk` to `socket` every `everyMs` until the peer goes away: a peer that is alive but never done. */
+export function trickle(socket: Writable & { destroyed: boolean }, chunk: string | Buffer, everyMs: number): void {
+  const timer = setInterval(() => {
+    if (socket.destroyed) clearInterval(timer);
+    else socket.write(chunk);
+  }, everyMs);
+  socket.on('close', () => clearInterval(timer));
 }
