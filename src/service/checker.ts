@@ -12,6 +12,8 @@ export interface CheckerOptions {
   index: () => HostIndex | Promise<HostIndex>;
   /** Verdicts kept in the LRU (0: no cache). */
   cacheEntries?: number;
+  /** Bytes the cached verdicts may take (0: no cache). */
+  cacheBytes?: number;
   registry?: RegistryFlags;
   /** How a `uri` becomes spec text (default: the artifact module's fetchSpecText, loaded lazily). */
   fetchSpec?: FetchSpec;
@@ -40,7 +42,7 @@ export class Checker {
   private fetchSpec?: FetchSpec;
 
   constructor(private readonly opts: CheckerOptions) {
-    this.cache = new VerdictCache(opts.cacheEntries ?? 10000);
+    this.cache = new VerdictCache(opts.cacheEntries ?? 10000, opts.cacheBytes);
     this.fetchSpec = opts.fetchSpec;
   }
 

@@ -28,6 +28,8 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /** Verdicts kept in the LRU. */
   cacheEntries?: number;
+  /** Bytes the cached verdicts may take (default 64 MiB); a larger verdict is not cached. */
+  cacheBytes?: number;
   /** How `uri` requests reach the registry (as `pull`'s flags). */
   registry?: RegistryFlags;
   fetchSpec?: FetchSpec;
@@ -114,6 +116,7 @@ export class CompatServer {
     this.checker = new Checker({
       index: () => this.watcher.current ?? this.firstIndex,
       cacheEntries: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+      cacheBytes: opts.cacheBytes,
       registry: opts.registry,
       fetchSpec: opts.fetchSpec,
     });
