@@ -32,7 +32,10 @@ export function splitLayoutRef(input: string): { dir: string; reference?: string
   return { dir: input };
 }
 
-export async function remoteOptions(flags: RegistryFlags) {
+/** What opens a target: the registry flags, and a signal that abandons its requests. */
+export type LocateFlags = RegistryFlags & { signal?: AbortSignal };
+
+export async function remoteOptions(flags: LocateFlags) {
   const { ClientPool, credentialChain } = await import('../registry/index.js');
   const explicit = flags.username !== undefined ? { '*': { username: flags.username, password: flags.password ?? '' } } : undefined;
   const chain = credentialChain({ appName: 'compat', keychainService: 'compat' });
@@ -42,12 +45,13 @@ export async function remoteOptions(flags: RegistryFlags) {
     caFile: flags.caFile,
     credentials: explicit ? async () => explicit['*'] : chain,
     loginHint: (host: string) => `compat login ${host}`,
+    signal: flags.signal,
   };
   return { ...opts, pool: new ClientPool(opts) };
 }
 
 /** A reference (or, with --oci-layout, a layout directory) opened as a target. */
-export async function locate(input: string, flags: RegistryFlags, opts: { repositoryOnly?: boolean } = {}): Promise<Located> {
+export async function locate(input: string, flags: LocateFlags, opts: { repositoryOnly?: boolean } = {}): Promise<Located> {
   if (flags.ociLayout) {
     const { OciLayout } = await import('../registry/index.js');
     const { dir, reference } = splitLayoutRef(input);

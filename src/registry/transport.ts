@@ -26,6 +26,8 @@ export interface TransportOptions {
   socketTimeoutMs?: number;
   userAgent?: string;
   maxRedirects?: number;
+  /** Abandons every request (and retry) once aborted: the caller no longer wants the answer. */
+  signal?: AbortSignal;
 }
 
 export interface HttpRequest {
@@ -212,6 +214,7 @@ export class Transport {
         rejectUnauthorized: !o.insecure,
         ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
       },
+      ...(o.signal ? { signal: o.signal } : {}),
     };
   }
 

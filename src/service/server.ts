@@ -151,8 +151,11 @@ export class CompatServer {
 
   private readonly handle = (call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>, callback: grpc.sendUnaryData<CompatResponse>) => {
     this.inFlight++;
+    // A client that gave up (deadline, cancel, gone) no longer needs the registry fetch made for it.
+    const abandoned = new AbortController();
+    call.once('cancelled', () => abandoned.abort(new Error('the call was cancelled')));
     this.checker
-      .check(call.request ?? {})
+      .check(call.request ?? {}, abandoned.signal)
       .then((o) => {
         this.checks++;
         callback(null, { status: o.status, compatible: o.compatible, payload: o.payload });

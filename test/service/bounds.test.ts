@@ -3,11 +3,13 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { CompatClient } from '../../src/service/client.js';
+import type { Socket } from 'node:net';
+import { CompatClient, RemoteError } from '../../src/service/client.js';
 import { CompatServer } from '../../src/service/server.js';
 import { VerdictCache } from '../../src/service/verdict-cache.js';
 import { loadOrScan } from '../../src/host/host-index.js';
 import { tempDir } from '../helpers/fixtures.js';
+import { startFakeServer } from '../helpers/registry-fault.js';
 import { ensureServeBuilt } from './server-process.js';
 import { makeSpecs, renamed, type SpecFixtures } from './specs.js';
 
@@ -89,6 +91,53 @@ describe('the daemon keeps its verdict cache under --cache-bytes', () => {
     } finally {
       client.close();
       server.kill();
+    }
+  });
+});
+
+/** Resolves when `what` happens, rejects after `ms` (a deadline, not a sleep). */
+function within<T>(ms: number, label: string, what: (done: (v: T) => void) => void): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${label}: not within ${ms} ms`)), ms);
+    what((v) => {
+      clearTimeout(t);
+      resolve(v);
+    });
+  });
+}
+
+describe('a call whose client gave up cancels its registry fetch', () => {
+  it('the registry request is aborted once the deadline passes, long before any registry timeout', async () => {
+    process.env.COMPAT_STORE = join(dir, 'store');
+    let upstream: Socket | undefined;
+    let sawRequest: () => void = () => {};
+    const requested = new Promise<void>((r) => (sawRequest = r));
+    // A registry that accepts the manifest request and never answers it.
+    const registry = await startFakeServer((req) => {
+      upstream = req.socket;
+      sawRequest();
+    });
+    let checkLogged: (line: string) => void = () => {};
+    const logged = new Promise<string>((r) => (checkLogged = r));
+    const log = (line: string) => line.includes(' check ') && checkLogged(line);
+    const server = await CompatServer.start({ address: '127.0.0.1:0', indexFile, worker: false, registry: { plainHttp: true }, log });
+    const client = new CompatClient(server.address);
+    try {
+      const call = client.check({ uri: `${registry.host}/compat/stuck:1` }, 2000).catch((e: unknown) => e);
+      await within(10_000, 'the manifest request', (done) => void requested.then(done));
+      const closed = within(10_000, 'the upstream socket closing', (done) => (upstream!.destroyed ? done(undefined) : upstream!.once('close', () => done(undefined))));
+      const err = await call;
+      expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).message).toMatch(/deadline/);
+      await closed; // got's own timeouts are 30 s (connect) and 120 s (socket): this was the cancellation
+      expect(registry.requests.filter((r) => r.url.includes('/manifests/'))).toHaveLength(1); // and no retry
+      // The check itself ended then too, instead of waiting on the registry.
+      expect(await within(10_000, 'the check to end', (done) => void logged.then(done))).toMatch(/stuck:1 error .*aborted/);
+    } finally {
+      client.close();
+      server.kill();
+      await registry.close();
+      delete process.env.COMPAT_STORE;
     }
   });
 });
