@@ -27,6 +27,8 @@ export default class Serve extends BaseCommand {
     'cache-bytes': Flags.integer({ default: 64 * 1024 * 1024, min: 0, description: 'Memory the cached verdicts may take (2 bytes a character of their reports); a larger verdict is not cached.' }),
     'poll-interval': Flags.string({ default: '5', description: 'Seconds between checks that the host index is still fresh (0: never rebuild).' }),
     grace: Flags.string({ default: '5', description: 'Seconds SIGTERM/SIGINT wait for in-flight calls before cutting them.' }),
+    'idle-timeout': Flags.string({ default: '120', description: 'Seconds a connection with no call open stays open, handshake or not (0: forever).' }),
+    'max-connections': Flags.integer({ default: 1024, min: 1, description: 'Connections open at once; more are closed as soon as they are accepted.' }),
     quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
     // How `uri` requests reach the registry: the same flags as `pull`.
     ...registryFlags,
@@ -36,6 +38,7 @@ export default class Serve extends BaseCommand {
     const { flags } = await this.parse(Serve);
     const pollMs = seconds('poll-interval', flags['poll-interval']);
     const graceMs = seconds('grace', flags.grace);
+    const idleTimeoutMs = seconds('idle-timeout', flags['idle-timeout']);
     const { runDaemon } = await import('../service/daemon.js');
     const { lineWriter } = await import('../service/log.js');
     const log = lineWriter(process.stderr);
@@ -45,6 +48,8 @@ export default class Serve extends BaseCommand {
       cachePath: flags['ld-so-cache'],
       pollMs,
       graceMs,
+      idleTimeoutMs,
+      maxConnections: flags['max-connections'],
       maxMessageBytes: flags['max-message-bytes'],
       cacheEntries: flags['cache-size'],
       cacheBytes: flags['cache-bytes'],

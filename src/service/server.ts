@@ -1,5 +1,5 @@
 import { lstatSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { RegistryFlags } from '../artifact/fetch-spec.js';
@@ -13,6 +13,16 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_CACHE_ENTRIES = 10000;
 export const DEFAULT_POLL_MS = 5000;
 export const DEFAULT_GRACE_MS = 5000;
+export const DEFAULT_IDLE_MS = 120_000;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/**
+ * A connection whose streams never end is never idle: it is closed (gracefully, then cut after the
+ * grace) at this age, and pinged so that a peer gone silent is noticed.
+ */
+const MAX_CONNECTION_AGE_MS = 30 * 60_000;
+const MAX_CONNECTION_AGE_GRACE_MS = 60_000;
+const KEEPALIVE_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface ServeOptions {
   /** `HOST:PORT` (port 0 picks a free one), `[V6]:PORT`, or `unix:///path.sock`. */
@@ -39,6 +49,13 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Per-check lines too (default true); false keeps only index and lifecycle lines. */
   logChecks?: boolean;
+  /**
+   * A connection with no call open for this long is closed, including one that never completed
+   * the HTTP/2 handshake (default 120 s; 0 never).
+   */
+  idleTimeoutMs?: number;
+  /** Connections open at once; one more is closed as soon as it is accepted (default 1024). */
+  maxConnections?: number;
 }
 
 export class AddressError extends Error {
@@ -79,6 +96,26 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** Where a parsed address listens, as `net.Server.listen` takes it. */
+function listenTarget(parsed: { bind: string; unixPath?: string }): { path: string } | { host: string; port: number } {
+  if (parsed.unixPath) return { path: parsed.unixPath };
+  const i = parsed.bind.lastIndexOf(':');
+  return { host: parsed.bind.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.bind.slice(i + 1)) };
+}
+
+/**
+ * The listening socket is ours rather than grpc-js's so that it can be capped: beyond `max`
+ * connections, Node closes a new one as soon as it is accepted (never queued, never served).
+ */
+function listen(address: string, parsed: { bind: string; unixPath?: string }, max: number, accept: (socket: Socket) => void): Promise<NetServer> {
+  const server = createServer({ noDelay: true }, accept);
+  server.maxConnections = max;
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new AddressError(`${address}: ${e.message}`)));
+    server.listen(listenTarget(parsed), () => resolve(server));
+  });
+}
+
 /** `compat serve`: the CompatibilityService and grpc.health.v1.Health over one grpc-js server. */
 export class CompatServer {
   readonly checker: Checker;
@@ -88,6 +125,16 @@ export class CompatServer {
   address = '';
   checks = 0;
   private readonly server: grpc.Server;
+  private listener?: NetServer;
+  private readonly maxConnections: number;
+  /** Connections refused because the cap was reached. */
+  refused = 0;
+  private atCap = false;
+  /**
+   * Open connections: grpc-js's forceShutdown only reaches sessions it tracks for channelz (off
+   * here), so a forced stop destroys them itself.
+   */
+  private readonly connections = new Set<Socket>();
   private inFlight = 0;
   private stopping?: Promise<{ forced: boolean }>;
   private readonly log?: (line: string) => void;
@@ -122,7 +169,20 @@ export class CompatServer {
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
+    this.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) throw new RangeError(`max connections must be a whole number ≥ 1, got ${this.maxConnections}`);
+    const idle = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': -1,
+      'grpc.enable_channelz': 0,
+      // grpc-js starts the idle clock when the connection is accepted, not after the HTTP/2 preface.
+      ...(idle > 0 ? { 'grpc.max_connection_idle_ms': idle } : {}),
+      'grpc.max_connection_age_ms': MAX_CONNECTION_AGE_MS,
+      'grpc.max_connection_age_grace_ms': MAX_CONNECTION_AGE_GRACE_MS,
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    });
     this.server.addService(compatService(), { CheckCompatibility: this.handle });
     this.health.addToServer(this.server);
   }
@@ -131,17 +191,23 @@ export class CompatServer {
   static async start(opts: ServeOptions = {}): Promise<CompatServer> {
     const s = new CompatServer(opts);
     const address = opts.address ?? DEFAULT_ADDRESS;
-    const { bind, unixPath } = parseAddress(address);
-    if (unixPath) await clearStaleSocket(unixPath);
-    const port = await new Promise<number>((resolve, reject) =>
-      s.server.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new AddressError(`${address}: ${err.message}`)) : resolve(p))),
-    );
-    s.address = unixPath ? address : address.replace(/:\d+$/, `:${port}`);
+    const parsed = parseAddress(address);
+    if (parsed.unixPath) await clearStaleSocket(parsed.unixPath);
+    const injector = s.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    s.listener = await listen(address, parsed, s.maxConnections, (socket) => {
+      s.atCap = false;
+      s.connections.add(socket);
+      socket.once('close', () => s.connections.delete(socket));
+      injector.injectConnection(socket);
+    });
+    s.listener.on('drop', () => s.dropped());
+    const bound = s.listener.address();
+    s.address = parsed.unixPath || !bound || typeof bound === 'string' ? address : address.replace(/:\d+$/, `:${bound.port}`);
     try {
       s.firstIndex = s.watcher.start();
       await s.firstIndex;
     } catch (e) {
-      s.server.forceShutdown();
+      s.kill();
       throw e;
     }
     s.health.setStatus('', 'SERVING');
@@ -164,6 +230,14 @@ export class CompatServer {
       .catch((e: unknown) => callback({ code: grpc.status.INTERNAL, details: String(e) }))
       .finally(() => this.inFlight--);
   };
+
+  /** One line when the cap is first reached, not one per refused connection (a flood would flood the log). */
+  private dropped(): void {
+    this.refused++;
+    if (this.atCap) return;
+    this.atCap = true;
+    this.line('error', `${this.maxConnections} connections open: refusing new ones until some close`);
+  }
 
   private logCheck(o: CheckOutcome, call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>): void {
     if (!this.log) return;
@@ -201,9 +275,10 @@ export class CompatServer {
     this.watcher.stop();
     this.checksAtStop = this.checks;
     this.info(`shutting down: no new calls, draining those in flight for at most ${(graceMs / 1000).toFixed(1)} s`);
+    this.listener?.close();
     this.stopping = new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.server.forceShutdown();
+        this.cut();
         resolve({ forced: true });
       }, graceMs);
       this.server.tryShutdown(() => {
@@ -217,6 +292,12 @@ export class CompatServer {
   /** Stops at once, cutting calls in flight. */
   kill(): void {
     this.watcher.stop();
+    this.listener?.close();
+    this.cut();
+  }
+
+  private cut(): void {
     this.server.forceShutdown();
+    for (const socket of this.connections) socket.destroy();
   }
 }

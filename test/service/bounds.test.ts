@@ -141,3 +141,31 @@ describe('a call whose client gave up cancels its registry fetch', () => {
     }
   });
 });
+
+describe('a forced stop cuts the calls still open', () => {
+  it('a call stuck on its registry fails at once with UNAVAILABLE, not at its own deadline', async () => {
+    let started: () => void = () => {};
+    const inFetch = new Promise<void>((r) => (started = r));
+    const server = await CompatServer.start({
+      address: '127.0.0.1:0',
+      indexFile,
+      worker: false,
+      fetchSpec: () => {
+        started();
+        return new Promise(() => {});
+      },
+    });
+    const client = new CompatClient(server.address);
+    try {
+      const stuck = client.check({ uri: 'registry.example/stuck:1' }, 120_000).catch((e: unknown) => e);
+      await within(10_000, 'the call reaching the fetch', (done) => void inFetch.then(done));
+      expect(await server.stop(200)).toEqual({ forced: true });
+      const err = await within(10_000, 'the stuck call failing', (done) => void stuck.then(done));
+      expect(err).toBeInstanceOf(RemoteError);
+      expect((err as RemoteError).message).toMatch(/unavailable/);
+    } finally {
+      client.close();
+      server.kill();
+    }
+  });
+});
