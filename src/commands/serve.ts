@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
+import { parseDuration } from '../cli/duration.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
 
 function seconds(name: string, raw: string): number {
@@ -29,6 +30,9 @@ export default class Serve extends BaseCommand {
     grace: Flags.string({ default: '5', description: 'Seconds SIGTERM/SIGINT wait for in-flight calls before cutting them.' }),
     'idle-timeout': Flags.string({ default: '120', description: 'Seconds a connection with no call open stays open, handshake or not (0: forever).' }),
     'max-connections': Flags.integer({ default: 1024, min: 1, description: 'Connections open at once; more are closed as soon as they are accepted.' }),
+    labels: Flags.string({ multiple: true, description: 'Artifact references to keep NFD labels for: written before serving, rewritten when the host index changes.' }),
+    'labels-file': Flags.string({ default: '/etc/kubernetes/node-feature-discovery/features.d/compat', description: 'The NFD feature file --labels writes.' }),
+    'labels-expiry': Flags.string({ default: '10m', description: 'How long NFD keeps the labels if the daemon stops (# +expiry-time=); refreshed at half of it. 0: forever.' }),
     quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
     // How `uri` requests reach the registry: the same flags as `pull`.
     ...registryFlags,
@@ -39,6 +43,7 @@ export default class Serve extends BaseCommand {
     const pollMs = seconds('poll-interval', flags['poll-interval']);
     const graceMs = seconds('grace', flags.grace);
     const idleTimeoutMs = seconds('idle-timeout', flags['idle-timeout']);
+    const labels = flags.labels?.length ? { refs: flags.labels, file: flags['labels-file'], expiryMs: parseDuration('labels-expiry', flags['labels-expiry']) } : undefined;
     const { runDaemon } = await import('../service/daemon.js');
     const { lineWriter } = await import('../service/log.js');
     const log = lineWriter(process.stderr);
@@ -50,6 +55,7 @@ export default class Serve extends BaseCommand {
       graceMs,
       idleTimeoutMs,
       maxConnections: flags['max-connections'],
+      labels,
       maxMessageBytes: flags['max-message-bytes'],
       cacheEntries: flags['cache-size'],
       cacheBytes: flags['cache-bytes'],

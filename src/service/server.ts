@@ -6,6 +6,7 @@ import type { RegistryFlags } from '../artifact/fetch-spec.js';
 import type { HostIndex } from '../host/host-index.js';
 import { Checker, type CheckOutcome, type FetchSpec } from './checker.js';
 import { IndexWatcher } from './index-watcher.js';
+import { type LabelsOptions, LabelsWriter } from './labels-writer.js';
 import { type CompatRequest, type CompatResponse, compatService, SERVICE_NAME } from './proto.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -56,6 +57,8 @@ export interface ServeOptions {
   idleTimeoutMs?: number;
   /** Connections open at once; one more is closed as soon as it is accepted (default 1024). */
   maxConnections?: number;
+  /** Keep an NFD feature file of labels for these artifacts (written before SERVING). */
+  labels?: LabelsOptions;
 }
 
 export class AddressError extends Error {
@@ -121,6 +124,7 @@ export class CompatServer {
   readonly checker: Checker;
   readonly watcher: IndexWatcher;
   readonly health: HealthImplementation;
+  readonly labels?: LabelsWriter;
   /** The address actually bound (the real port when asked for port 0). */
   address = '';
   checks = 0;
@@ -154,12 +158,21 @@ export class CompatServer {
         const libs = Object.keys(e.index.objects).length;
         if (e.previous) {
           this.checker.cache.retainFingerprint(e.index.fingerprint);
+          this.labels?.update(e.index);
           this.info(`host index rebuilt: ${libs} libraries, fingerprint ${e.index.fingerprint} (was ${e.previous.fingerprint}), ${e.ms.toFixed(0)} ms`);
         } else this.info(`host index ${e.how}: ${libs} libraries, fingerprint ${e.index.fingerprint}${e.index.glibc ? `, ${e.index.glibc}` : ''}, ${e.ms.toFixed(0)} ms`);
       },
       onError: (err) => this.line('error', `host index rebuild failed, still serving the old one: ${err.message}`),
     });
     this.firstIndex = new Promise(() => {});
+    if (opts.labels) {
+      this.labels = new LabelsWriter(opts.labels, {
+        registry: opts.registry ?? {},
+        index: () => this.watcher.current,
+        info: (m) => this.info(m),
+        error: (m) => this.line('error', m),
+      });
+    }
     this.checker = new Checker({
       index: () => this.watcher.current ?? this.firstIndex,
       cacheEntries: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
@@ -205,7 +218,9 @@ export class CompatServer {
     s.address = parsed.unixPath || !bound || typeof bound === 'string' ? address : address.replace(/:\d+$/, `:${bound.port}`);
     try {
       s.firstIndex = s.watcher.start();
-      await s.firstIndex;
+      const index = await s.firstIndex;
+      await s.labels?.write(index);
+      s.labels?.start();
     } catch (e) {
       s.kill();
       throw e;
@@ -273,6 +288,7 @@ export class CompatServer {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
     this.watcher.stop();
+    this.labels?.stop();
     this.checksAtStop = this.checks;
     this.info(`shutting down: no new calls, draining those in flight for at most ${(graceMs / 1000).toFixed(1)} s`);
     this.listener?.close();
@@ -292,6 +308,7 @@ export class CompatServer {
   /** Stops at once, cutting calls in flight. */
   kill(): void {
     this.watcher.stop();
+    this.labels?.stop();
     this.listener?.close();
     this.cut();
   }
