@@ -1,5 +1,7 @@
-import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { makeDirs } from '../host/make-dirs.js';
 import { checkSpecText } from './check-spec.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import type { HostIndex } from '../host/host-index.js';
@@ -51,9 +53,52 @@ export async function computeLabels(refs: string[], index: HostIndex, flags: Reg
   return out;
 }
 
-/** The NFD local feature file: `label=value` lines; '#' lines are comments to NFD. */
-export function renderFeatureFile(results: LabelResult[], now = new Date()): string {
-  const lines = [`# Written by compat host labels at ${now.toISOString()}: one label per artifact, true when this node can run it.`];
-  for (const r of results) lines.push(`# ${r.reference}`, `${r.label}=${r.compatible}`);
+export interface FeatureFileOptions {
+  now?: Date;
+  /** When NFD should drop the labels (compat stopped refreshing them); undefined: never. */
+  expiresAt?: Date;
+  /** What wrote the file, for the reader. */
+  writer?: string;
+}
+
+/** RFC 3339 in UTC without fractions, as NFD's `# +expiry-time=` directive is documented. */
+function rfc3339(d: Date): string {
+  return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/**
+ * A comment NFD cannot mistake for anything else: `# +` starts a directive (an unknown one fails
+ * the whole file) and a line break would start a label line.
+ */
+function comment(text: string): string {
+  return `# ${text.replace(/[\p{Cc}\u2028\u2029]/gu, '?').replace(/^\+/, '?')}`;
+}
+
+/**
+ * The NFD local feature file: the expiry directive first (NFD applies it to the lines after it),
+ * then `label=value` lines; other '#' lines are comments to NFD.
+ */
+export function renderFeatureFile(results: LabelResult[], opts: FeatureFileOptions = {}): string {
+  const now = opts.now ?? new Date();
+  const lines = opts.expiresAt ? [`# +expiry-time=${rfc3339(opts.expiresAt)}`] : [];
+  lines.push(comment(`Written by ${opts.writer ?? 'compat host labels'} at ${rfc3339(now)}: one label per artifact, true when this node can run it.`));
+  for (const r of results) lines.push(comment(r.reference), `${r.label}=${r.compatible}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Writes the feature file through a temp file renamed into place. The temp file is a dot-file in
+ * the same directory: nfd-worker skips dot-files in `features.d`, so it never reads half a file.
+ */
+export function writeFeatureFile(path: string, text: string): void {
+  const dir = dirname(path);
+  makeDirs(dir);
+  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  try {
+    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }

@@ -32,13 +32,16 @@ export function splitLayoutRef(input: string): { dir: string; reference?: string
   return { dir: input };
 }
 
+/** What opens a target: the registry flags, and a signal that abandons its requests. */
+export type LocateFlags = RegistryFlags & { signal?: AbortSignal };
+
 /**
  * How to reach the registry `registry` (the host of the reference being opened). Flag credentials
  * are keyed to one host, `flags.credentialHost` or else `registry`: any other host a request ends
  * up at (another registry named by a caller, a redirect) is looked up in the credential store by
  * its own name, never handed these.
  */
-export async function remoteOptions(flags: RegistryFlags, registry: string) {
+export async function remoteOptions(flags: LocateFlags, registry: string) {
   const { ClientPool, credentialChain } = await import('../registry/index.js');
   const explicit = flags.username !== undefined ? { [flags.credentialHost ?? registry]: { username: flags.username, password: flags.password ?? '' } } : undefined;
   const opts = {
@@ -48,12 +51,13 @@ export async function remoteOptions(flags: RegistryFlags, registry: string) {
     timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     credentials: credentialChain({ appName: 'compat', keychainService: 'compat', explicit }),
     loginHint: (host: string) => `compat login ${host}`,
+    signal: flags.signal,
   };
   return { ...opts, pool: new ClientPool(opts) };
 }
 
 /** A reference (or, with --oci-layout, a layout directory) opened as a target. */
-export async function locate(input: string, flags: RegistryFlags, opts: { repositoryOnly?: boolean } = {}): Promise<Located> {
+export async function locate(input: string, flags: LocateFlags, opts: { repositoryOnly?: boolean } = {}): Promise<Located> {
   if (flags.ociLayout) {
     const { OciLayout } = await import('../registry/index.js');
     const { dir, reference } = splitLayoutRef(input);

@@ -21,6 +21,8 @@ const UNKNOWN_ARTIFACT = 'application/vnd.unknown.artifact.v1';
 export interface TransferOptions extends RegistryFlags {
   concurrency?: number;
   onProgress?: ProgressCallback;
+  /** Abandons the registry requests once aborted (the daemon's caller gave up). */
+  signal?: AbortSignal;
 }
 
 export interface PushResult {

@@ -1,5 +1,6 @@
 import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
+import { parseDuration } from '../cli/duration.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
 
 function seconds(name: string, raw: string): number {
@@ -25,8 +26,14 @@ export default class Serve extends BaseCommand {
     'ld-so-cache': Flags.string({ description: "The loader cache to index (default /etc/ld.so.cache). In a container, the node's cache through a mounted /etc, so that ldconfig's rewrites are seen." }),
     'max-message-bytes': Flags.integer({ default: 4 * 1024 * 1024, min: 1024, description: 'Largest request accepted; larger ones are refused with RESOURCE_EXHAUSTED.' }),
     'cache-size': Flags.integer({ default: 10000, min: 0, description: 'Verdicts kept in memory, keyed by (spec digest, host index fingerprint).' }),
+    'cache-bytes': Flags.integer({ default: 64 * 1024 * 1024, min: 0, description: 'Memory the cached verdicts may take (2 bytes a character of their reports); a larger verdict is not cached.' }),
     'poll-interval': Flags.string({ default: '5', description: 'Seconds between checks that the host index is still fresh (0: never rebuild).' }),
     grace: Flags.string({ default: '5', description: 'Seconds SIGTERM/SIGINT wait for in-flight calls before cutting them.' }),
+    'idle-timeout': Flags.string({ default: '120', description: 'Seconds a connection with no call open stays open, handshake or not (0: forever).' }),
+    'max-connections': Flags.integer({ default: 1024, min: 1, description: 'Connections open at once; more are closed as soon as they are accepted.' }),
+    labels: Flags.string({ multiple: true, description: 'Artifact references to keep NFD labels for: written before serving, rewritten when the host index changes.' }),
+    'labels-file': Flags.string({ default: '/etc/kubernetes/node-feature-discovery/features.d/compat', description: 'The NFD feature file --labels writes.' }),
+    'labels-expiry': Flags.string({ default: '10m', description: 'How long NFD keeps the labels if the daemon stops (# +expiry-time=); refreshed at half of it. 0: forever.' }),
     quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
     // How `uri` requests reach the registry: the same flags as `pull`.
     ...registryFlags,
@@ -45,6 +52,8 @@ export default class Serve extends BaseCommand {
     }
     const pollMs = seconds('poll-interval', flags['poll-interval']);
     const graceMs = seconds('grace', flags.grace);
+    const idleTimeoutMs = seconds('idle-timeout', flags['idle-timeout']);
+    const labels = flags.labels?.length ? { refs: flags.labels, file: flags['labels-file'], expiryMs: parseDuration('labels-expiry', flags['labels-expiry']) } : undefined;
     const { runDaemon } = await import('../service/daemon.js');
     const { lineWriter } = await import('../service/log.js');
     const log = lineWriter(process.stderr);
@@ -54,8 +63,12 @@ export default class Serve extends BaseCommand {
       cachePath: flags['ld-so-cache'],
       pollMs,
       graceMs,
+      idleTimeoutMs,
+      maxConnections: flags['max-connections'],
+      labels,
       maxMessageBytes: flags['max-message-bytes'],
       cacheEntries: flags['cache-size'],
+      cacheBytes: flags['cache-bytes'],
       registry: { ...toRegistryFlags(flags), credentialHost: flags.registry },
       allowRegistries: flags['allow-registry'],
       log,

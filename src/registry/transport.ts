@@ -24,6 +24,8 @@ export interface TransportOptions extends DeadlineOptions {
   backoffLimitMs?: number;
   userAgent?: string;
   maxRedirects?: number;
+  /** Abandons every request (and retry) once aborted: the caller no longer wants the answer. */
+  signal?: AbortSignal;
 }
 
 export interface HttpRequest {
@@ -225,6 +227,7 @@ export class Transport {
         rejectUnauthorized: !o.insecure,
         ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
       },
+      ...(o.signal ? { signal: o.signal } : {}),
     };
   }
 

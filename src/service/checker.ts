@@ -5,13 +5,15 @@ import type { HostIndex } from '../host/host-index.js';
 import type { CompatRequest, CompatResponse } from './proto.js';
 import { VerdictCache } from './verdict-cache.js';
 
-export type FetchSpec = (uri: string, flags: RegistryFlags) => Promise<{ text: string; digest: string }>;
+export type FetchSpec = (uri: string, flags: RegistryFlags, signal?: AbortSignal) => Promise<{ text: string; digest: string }>;
 
 export interface CheckerOptions {
   /** The index in service at the time of each call (it changes when the node's libraries do). */
   index: () => HostIndex | Promise<HostIndex>;
   /** Verdicts kept in the LRU (0: no cache). */
   cacheEntries?: number;
+  /** Bytes the cached verdicts may take (0: no cache). */
+  cacheBytes?: number;
   registry?: RegistryFlags;
   /** How a `uri` becomes spec text (default: the artifact module's fetchSpecText, loaded lazily). */
   fetchSpec?: FetchSpec;
@@ -42,11 +44,12 @@ export class Checker {
   private fetchSpec?: FetchSpec;
 
   constructor(private readonly opts: CheckerOptions) {
-    this.cache = new VerdictCache(opts.cacheEntries ?? 10000);
+    this.cache = new VerdictCache(opts.cacheEntries ?? 10000, opts.cacheBytes);
     this.fetchSpec = opts.fetchSpec;
   }
 
-  async check(req: CompatRequest): Promise<CheckOutcome> {
+  /** `signal`: the caller gave up; registry work on its behalf is abandoned. */
+  async check(req: CompatRequest, signal?: AbortSignal): Promise<CheckOutcome> {
     const t0 = performance.now();
     const payload = typeof req.payload === 'string' ? req.payload : '';
     const uri = typeof req.uri === 'string' ? req.uri.trim() : '';
@@ -61,7 +64,7 @@ export class Checker {
         const fetch = this.fetchSpec ?? (this.fetchSpec = (await import('../artifact/fetch-spec.js')).fetchSpecText);
         try {
           this.opts.admit?.(uri);
-          ({ text, digest } = await fetch(uri, this.opts.registry ?? {}));
+          ({ text, digest } = await fetch(uri, this.opts.registry ?? {}, signal));
         } catch (e) {
           const msg = messageOf(e);
           return this.error(t0, subject, msg.includes(uri) ? msg : `${uri}: ${msg}`, !isExposed(e) && !isRegistryError(e));

@@ -1,5 +1,5 @@
 import { lstatSync, unlinkSync } from 'node:fs';
-import { connect } from 'node:net';
+import { connect, createServer, type Server as NetServer, type Socket } from 'node:net';
 import * as grpc from '@grpc/grpc-js';
 import { HealthImplementation } from 'grpc-health-check';
 import type { RegistryFlags } from '../artifact/fetch-spec.js';
@@ -8,6 +8,7 @@ import { Checker, type CheckOutcome, type FetchSpec } from './checker.js';
 import { IndexWatcher } from './index-watcher.js';
 import { logValue, safeLine } from './log.js';
 import { RegistryPolicy } from './registry-policy.js';
+import { type LabelsOptions, LabelsWriter } from './labels-writer.js';
 import { type CompatRequest, type CompatResponse, compatService, SERVICE_NAME } from './proto.js';
 
 export const DEFAULT_ADDRESS = '127.0.0.1:50051';
@@ -15,6 +16,16 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 export const DEFAULT_CACHE_ENTRIES = 10000;
 export const DEFAULT_POLL_MS = 5000;
 export const DEFAULT_GRACE_MS = 5000;
+export const DEFAULT_IDLE_MS = 120_000;
+export const DEFAULT_MAX_CONNECTIONS = 1024;
+/**
+ * A connection whose streams never end is never idle: it is closed (gracefully, then cut after the
+ * grace) at this age, and pinged so that a peer gone silent is noticed.
+ */
+const MAX_CONNECTION_AGE_MS = 30 * 60_000;
+const MAX_CONNECTION_AGE_GRACE_MS = 60_000;
+const KEEPALIVE_MS = 60_000;
+const KEEPALIVE_TIMEOUT_MS = 20_000;
 
 export interface ServeOptions {
   /** `HOST:PORT` (port 0 picks a free one), `[V6]:PORT`, or `unix:///path.sock`. */
@@ -30,6 +41,8 @@ export interface ServeOptions {
   maxMessageBytes?: number;
   /** Verdicts kept in the LRU. */
   cacheEntries?: number;
+  /** Bytes the cached verdicts may take (default 64 MiB); a larger verdict is not cached. */
+  cacheBytes?: number;
   /** How `uri` requests reach the registry (as `pull`'s flags; `credentialHost` is `--registry`). */
   registry?: RegistryFlags;
   /**
@@ -44,6 +57,15 @@ export interface ServeOptions {
   log?: (line: string) => void;
   /** Per-check lines too (default true); false keeps only index and lifecycle lines. */
   logChecks?: boolean;
+  /**
+   * A connection with no call open for this long is closed, including one that never completed
+   * the HTTP/2 handshake (default 120 s; 0 never).
+   */
+  idleTimeoutMs?: number;
+  /** Connections open at once; one more is closed as soon as it is accepted (default 1024). */
+  maxConnections?: number;
+  /** Keep an NFD feature file of labels for these artifacts (written before SERVING). */
+  labels?: LabelsOptions;
 }
 
 export class AddressError extends Error {
@@ -84,15 +106,46 @@ async function clearStaleSocket(path: string): Promise<void> {
   unlinkSync(path);
 }
 
+/** Where a parsed address listens, as `net.Server.listen` takes it. */
+function listenTarget(parsed: { bind: string; unixPath?: string }): { path: string } | { host: string; port: number } {
+  if (parsed.unixPath) return { path: parsed.unixPath };
+  const i = parsed.bind.lastIndexOf(':');
+  return { host: parsed.bind.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(parsed.bind.slice(i + 1)) };
+}
+
+/**
+ * The listening socket is ours rather than grpc-js's so that it can be capped: beyond `max`
+ * connections, Node closes a new one as soon as it is accepted (never queued, never served).
+ */
+function listen(address: string, parsed: { bind: string; unixPath?: string }, max: number, accept: (socket: Socket) => void): Promise<NetServer> {
+  const server = createServer({ noDelay: true }, accept);
+  server.maxConnections = max;
+  return new Promise((resolve, reject) => {
+    server.once('error', (e) => reject(new AddressError(`${address}: ${e.message}`)));
+    server.listen(listenTarget(parsed), () => resolve(server));
+  });
+}
+
 /** `compat serve`: the CompatibilityService and grpc.health.v1.Health over one grpc-js server. */
 export class CompatServer {
   readonly checker: Checker;
   readonly watcher: IndexWatcher;
   readonly health: HealthImplementation;
+  readonly labels?: LabelsWriter;
   /** The address actually bound (the real port when asked for port 0). */
   address = '';
   checks = 0;
   private readonly server: grpc.Server;
+  private listener?: NetServer;
+  private readonly maxConnections: number;
+  /** Connections refused because the cap was reached. */
+  refused = 0;
+  private atCap = false;
+  /**
+   * Open connections: grpc-js's forceShutdown only reaches sessions it tracks for channelz (off
+   * here), so a forced stop destroys them itself.
+   */
+  private readonly connections = new Set<Socket>();
   private inFlight = 0;
   private stopping?: Promise<{ forced: boolean }>;
   private readonly log?: (line: string) => void;
@@ -114,22 +167,45 @@ export class CompatServer {
         const libs = Object.keys(e.index.objects).length;
         if (e.previous) {
           this.checker.cache.retainFingerprint(e.index.fingerprint);
+          this.labels?.update(e.index);
           this.info(`host index rebuilt: ${libs} libraries, fingerprint ${e.index.fingerprint} (was ${e.previous.fingerprint}), ${e.ms.toFixed(0)} ms`);
         } else this.info(`host index ${e.how}: ${libs} libraries, fingerprint ${e.index.fingerprint}${e.index.glibc ? `, ${e.index.glibc}` : ''}, ${e.ms.toFixed(0)} ms`);
       },
       onError: (err) => this.line('error', `host index rebuild failed, still serving the old one: ${err.message}`),
     });
     this.firstIndex = new Promise(() => {});
+    if (opts.labels) {
+      this.labels = new LabelsWriter(opts.labels, {
+        registry: opts.registry ?? {},
+        index: () => this.watcher.current,
+        info: (m) => this.info(m),
+        error: (m) => this.line('error', m),
+      });
+    }
     this.checker = new Checker({
       index: () => this.watcher.current ?? this.firstIndex,
       cacheEntries: opts.cacheEntries ?? DEFAULT_CACHE_ENTRIES,
+      cacheBytes: opts.cacheBytes,
       registry: opts.registry,
       fetchSpec: opts.fetchSpec,
       ...(policy ? { admit: (uri: string) => policy.admit(uri) } : {}),
     });
     this.health = new HealthImplementation({ '': 'NOT_SERVING', [SERVICE_NAME]: 'NOT_SERVING' });
     const max = opts.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.server = new grpc.Server({ 'grpc.max_receive_message_length': max, 'grpc.max_send_message_length': -1, 'grpc.enable_channelz': 0 });
+    this.maxConnections = opts.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+    if (!Number.isInteger(this.maxConnections) || this.maxConnections < 1) throw new RangeError(`max connections must be a whole number ≥ 1, got ${this.maxConnections}`);
+    const idle = opts.idleTimeoutMs ?? DEFAULT_IDLE_MS;
+    this.server = new grpc.Server({
+      'grpc.max_receive_message_length': max,
+      'grpc.max_send_message_length': -1,
+      'grpc.enable_channelz': 0,
+      // grpc-js starts the idle clock when the connection is accepted, not after the HTTP/2 preface.
+      ...(idle > 0 ? { 'grpc.max_connection_idle_ms': idle } : {}),
+      'grpc.max_connection_age_ms': MAX_CONNECTION_AGE_MS,
+      'grpc.max_connection_age_grace_ms': MAX_CONNECTION_AGE_GRACE_MS,
+      'grpc.keepalive_time_ms': KEEPALIVE_MS,
+      'grpc.keepalive_timeout_ms': KEEPALIVE_TIMEOUT_MS,
+    });
     this.server.addService(compatService(), { CheckCompatibility: this.handle });
     this.health.addToServer(this.server);
   }
@@ -138,17 +214,25 @@ export class CompatServer {
   static async start(opts: ServeOptions = {}): Promise<CompatServer> {
     const s = new CompatServer(opts);
     const address = opts.address ?? DEFAULT_ADDRESS;
-    const { bind, unixPath } = parseAddress(address);
-    if (unixPath) await clearStaleSocket(unixPath);
-    const port = await new Promise<number>((resolve, reject) =>
-      s.server.bindAsync(bind, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(new AddressError(`${address}: ${err.message}`)) : resolve(p))),
-    );
-    s.address = unixPath ? address : address.replace(/:\d+$/, `:${port}`);
+    const parsed = parseAddress(address);
+    if (parsed.unixPath) await clearStaleSocket(parsed.unixPath);
+    const injector = s.server.createConnectionInjector(grpc.ServerCredentials.createInsecure());
+    s.listener = await listen(address, parsed, s.maxConnections, (socket) => {
+      s.atCap = false;
+      s.connections.add(socket);
+      socket.once('close', () => s.connections.delete(socket));
+      injector.injectConnection(socket);
+    });
+    s.listener.on('drop', () => s.dropped());
+    const bound = s.listener.address();
+    s.address = parsed.unixPath || !bound || typeof bound === 'string' ? address : address.replace(/:\d+$/, `:${bound.port}`);
     try {
       s.firstIndex = s.watcher.start();
-      await s.firstIndex;
+      const index = await s.firstIndex;
+      await s.labels?.write(index);
+      s.labels?.start();
     } catch (e) {
-      s.server.forceShutdown();
+      s.kill();
       throw e;
     }
     s.health.setStatus('', 'SERVING');
@@ -158,8 +242,11 @@ export class CompatServer {
 
   private readonly handle = (call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>, callback: grpc.sendUnaryData<CompatResponse>) => {
     this.inFlight++;
+    // A client that gave up (deadline, cancel, gone) no longer needs the registry fetch made for it.
+    const abandoned = new AbortController();
+    call.once('cancelled', () => abandoned.abort(new Error('the call was cancelled')));
     this.checker
-      .check(call.request ?? {})
+      .check(call.request ?? {}, abandoned.signal)
       .then((o) => {
         this.checks++;
         callback(null, { status: o.status, compatible: o.compatible, payload: o.payload });
@@ -168,6 +255,14 @@ export class CompatServer {
       .catch((e: unknown) => callback({ code: grpc.status.INTERNAL, details: String(e) }))
       .finally(() => this.inFlight--);
   };
+
+  /** One line when the cap is first reached, not one per refused connection (a flood would flood the log). */
+  private dropped(): void {
+    this.refused++;
+    if (this.atCap) return;
+    this.atCap = true;
+    this.line('error', `${this.maxConnections} connections open: refusing new ones until some close`);
+  }
 
   private logCheck(o: CheckOutcome, call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>): void {
     if (!this.log) return;
@@ -204,11 +299,13 @@ export class CompatServer {
     this.health.setStatus('', 'NOT_SERVING');
     this.health.setStatus(SERVICE_NAME, 'NOT_SERVING');
     this.watcher.stop();
+    this.labels?.stop();
     this.checksAtStop = this.checks;
     this.info(`shutting down: no new calls, draining those in flight for at most ${(graceMs / 1000).toFixed(1)} s`);
+    this.listener?.close();
     this.stopping = new Promise((resolve) => {
       const timer = setTimeout(() => {
-        this.server.forceShutdown();
+        this.cut();
         resolve({ forced: true });
       }, graceMs);
       this.server.tryShutdown(() => {
@@ -222,6 +319,13 @@ export class CompatServer {
   /** Stops at once, cutting calls in flight. */
   kill(): void {
     this.watcher.stop();
+    this.labels?.stop();
+    this.listener?.close();
+    this.cut();
+  }
+
+  private cut(): void {
     this.server.forceShutdown();
+    for (const socket of this.connections) socket.destroy();
   }
 }

@@ -1,21 +1,38 @@
+import { LRUCache } from 'lru-cache';
+
 /** What a finished check answers: the verdict and the JSON report sent back as `payload`. */
 export interface Verdict {
   compatible: boolean;
   payload: string;
 }
 
+export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
+
 /**
- * A bounded LRU of verdicts keyed by (content digest, host index fingerprint). A Map keeps
- * insertion order, so re-inserting on a hit moves the entry to the young end and the first key is
- * always the least recently used.
+ * What an entry costs in memory: V8 may hold a string as UTF-16, so two bytes a character is the
+ * bound to count against (a report of 3.4 MB of text costs up to 6.8 MB of heap).
+ */
+function bytesOf(key: string, v: Verdict): number {
+  return 2 * (key.length + v.payload.length) + 64;
+}
+
+/**
+ * An LRU of verdicts keyed by (content digest, host index fingerprint), bounded both by entries and
+ * by bytes: one report can be megabytes, so a count alone does not bound the daemon's memory.
+ * A verdict larger than the whole byte bound is not cached.
  */
 export class VerdictCache {
-  private readonly map = new Map<string, Verdict>();
+  private readonly lru?: LRUCache<string, Verdict>;
   hits = 0;
   misses = 0;
 
-  constructor(readonly maxEntries = 4096) {
+  constructor(
+    readonly maxEntries = 4096,
+    readonly maxBytes = DEFAULT_CACHE_BYTES,
+  ) {
     if (!Number.isInteger(maxEntries) || maxEntries < 0) throw new RangeError(`cache size must be a whole number ≥ 0, got ${maxEntries}`);
+    if (!Number.isInteger(maxBytes) || maxBytes < 0) throw new RangeError(`cache bytes must be a whole number ≥ 0, got ${maxBytes}`);
+    if (maxEntries > 0 && maxBytes > 0) this.lru = new LRUCache<string, Verdict>({ max: maxEntries, maxSize: maxBytes, sizeCalculation: (v, k) => bytesOf(k, v) });
   }
 
   static key(digest: string, fingerprint: string): string {
@@ -23,37 +40,33 @@ export class VerdictCache {
   }
 
   get(digest: string, fingerprint: string): Verdict | undefined {
-    const k = VerdictCache.key(digest, fingerprint);
-    const v = this.map.get(k);
-    if (v === undefined) {
-      this.misses++;
-      return undefined;
-    }
-    this.hits++;
-    this.map.delete(k);
-    this.map.set(k, v);
+    const v = this.lru?.get(VerdictCache.key(digest, fingerprint));
+    if (v === undefined) this.misses++;
+    else this.hits++;
     return v;
   }
 
   set(digest: string, fingerprint: string, verdict: Verdict): void {
-    if (this.maxEntries === 0) return;
-    const k = VerdictCache.key(digest, fingerprint);
-    this.map.delete(k);
-    this.map.set(k, verdict);
-    while (this.map.size > this.maxEntries) this.map.delete(this.map.keys().next().value as string);
+    this.lru?.set(VerdictCache.key(digest, fingerprint), verdict);
   }
 
   /** Drops every verdict made against another index (called when the index is replaced). */
   retainFingerprint(fingerprint: string): void {
+    if (!this.lru) return;
     const prefix = `${fingerprint}\0`;
-    for (const k of this.map.keys()) if (!k.startsWith(prefix)) this.map.delete(k);
+    for (const k of [...this.lru.keys()]) if (!k.startsWith(prefix)) this.lru.delete(k);
   }
 
   get size(): number {
-    return this.map.size;
+    return this.lru?.size ?? 0;
+  }
+
+  /** The bytes the cached verdicts are counted as (≤ maxBytes). */
+  get bytes(): number {
+    return this.lru?.calculatedSize ?? 0;
   }
 
   clear(): void {
-    this.map.clear();
+    this.lru?.clear();
   }
 }

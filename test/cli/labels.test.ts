@@ -1,8 +1,8 @@
-import { beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, watch, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LABEL_PREFIX, labelName } from '../../src/artifact/labels.js';
-import { compat, tempDir } from '../helpers/fixtures.js';
+import { compat, compatAsync, tempDir } from '../helpers/fixtures.js';
 
 describe('label names', () => {
   it.each([
@@ -35,6 +35,54 @@ describe('compat host labels', () => {
     for (const [tag, file] of [['xz', 'xz.json'], ['future', 'future.json']]) {
       expect(compat(['push', '--oci-layout', `${join(dir, 'layout')}:${tag}`, join(dir, file)], { env }).status).toBe(0);
     }
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  const EXPIRY = /^# \+expiry-time=(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)$/;
+  /** The expiry directive's time, which NFD wants first, before any label. */
+  const expiryOf = (text: string) => {
+    const m = EXPIRY.exec(text.split('\n')[0]!);
+    return m ? Date.parse(m[1]!) : undefined;
+  };
+
+  it('starts the file with # +expiry-time= (1 h by default, --expiry to change, 0 for none)', () => {
+    const file = join(dir, 'expiry.d/compat');
+    const ref = `${join(dir, 'layout')}:xz`;
+    for (const [args, ms] of [[[], 3600_000], [['--expiry', '90m'], 5400_000], [['--expiry', '1h30m15s'], 5415_000]] as const) {
+      const t0 = Date.now();
+      expect(compat(['host', 'labels', '--oci-layout', '--file', file, ...args, ref], { env }).status).toBe(0);
+      const t1 = Date.now();
+      const expiry = expiryOf(readFileSync(file, 'utf8'));
+      expect(expiry).toBeGreaterThanOrEqual(Math.floor(t0 / 1000) * 1000 + ms);
+      expect(expiry).toBeLessThanOrEqual(t1 + ms);
+    }
+    expect(compat(['host', 'labels', '--oci-layout', '--file', file, '--expiry', '0', ref], { env }).status).toBe(0);
+    const text = readFileSync(file, 'utf8');
+    expect(text).not.toContain('+expiry-time');
+    expect(text).toMatch(/\.xz=true$/m);
+    const bad = compat(['host', 'labels', '--oci-layout', '--file', file, '--expiry', 'soon', ref], { env });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr.trim()).toBe('compat: --expiry soon: expected a duration such as 1h, 30m, 90s or 0');
+  });
+
+  it('writes through a dot-file in the same directory: nfd-worker never sees a half-written file', async () => {
+    const d = join(dir, 'watched.d');
+    mkdirSync(d);
+    const seen = new Set<string>();
+    const w = watch(d, (_event, name) => name && seen.add(name.toString()));
+    try {
+      for (let i = 0; i < 4; i++) {
+        const r = await compatAsync(['host', 'labels', '--oci-layout', '--file', join(d, 'compat'), `${join(dir, 'layout')}:xz`], { env });
+        expect(r.status).toBe(0);
+      }
+    } finally {
+      w.close();
+    }
+    const names = [...seen];
+    expect(names).toContain('compat');
+    expect(names.filter((n) => n !== 'compat' && !n.startsWith('.'))).toEqual([]);
+    expect(names.some((n) => n.startsWith('.compat.'))).toBe(true); // the temp file was there, and hidden
+    expect(readdirSync(d)).toEqual(['compat']);
   });
 
   it('writes one NFD label per artifact, true where this node can run it', () => {

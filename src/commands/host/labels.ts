@@ -15,20 +15,22 @@ export default class HostLabels extends BaseCommand {
     'dry-run': Flags.boolean({ description: 'Print the file instead of writing it.' }),
     json: Flags.boolean({ description: 'Print the labels as JSON.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides.' }),
+    expiry: Flags.string({ default: '1h', description: 'How long NFD keeps the labels unless the file is written again (# +expiry-time=); 0: forever.' }),
   };
 
   async run(): Promise<void> {
     const { argv, flags } = await this.parse(HostLabels);
-    const { computeLabels, renderFeatureFile } = await import('../../artifact/labels.js');
+    const { parseDuration } = await import('../../cli/duration.js');
+    const expiryMs = parseDuration('expiry', flags.expiry);
+    const { computeLabels, renderFeatureFile, writeFeatureFile } = await import('../../artifact/labels.js');
     const { loadOrScan } = await import('../../host/host-index.js');
     const { index } = loadOrScan({ extraDirs: flags.path });
     const results = await computeLabels(argv as string[], index, toRegistryFlags(flags), process.env.LD_LIBRARY_PATH);
-    const text = renderFeatureFile(results);
-    if (!flags['dry-run']) {
-      const { writeFileAtomic } = await import('../../host/atomic-file.js');
-      writeFileAtomic(flags.file, text);
-    }
-    if (flags.json) return this.printJson({ file: flags['dry-run'] ? null : flags.file, labels: results });
+    const now = new Date();
+    const expiresAt = expiryMs > 0 ? new Date(now.getTime() + expiryMs) : undefined;
+    const text = renderFeatureFile(results, { now, expiresAt });
+    if (!flags['dry-run']) writeFeatureFile(flags.file, text);
+    if (flags.json) return this.printJson({ file: flags['dry-run'] ? null : flags.file, expires: expiresAt?.toISOString() ?? null, labels: results });
     process.stdout.write(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
   }
 }
