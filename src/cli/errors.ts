@@ -9,10 +9,11 @@ export function reportError(err: unknown, debug: boolean): void {
   if ((debug || !!process.env.COMPAT_DEBUG) && e?.stack) process.stderr.write(`${e.stack}\n`);
 }
 
-/** The line that says what is wrong: oclif puts a bare "Parsing --flag" before a flag's own message. */
+/** The line that says what is wrong: oclif puts a bare "Parsing --flag" before the flag's own message. */
 function headline(message: string): string {
   const [first, second] = message.split('\n');
-  return /^Parsing --\S+\s*$/.test(first!) && second?.trim() ? second.trim() : first!;
+  const flag = /^Parsing (--\S+)\s*$/.exec(first!)?.[1];
+  return flag && second?.trim() ? `${flag}: ${second.trim()}` : first!;
 }
 
 export function printJson(value: unknown): void {

@@ -120,7 +120,7 @@ describe('a call whose client gave up cancels its registry fetch', () => {
     let checkLogged: (line: string) => void = () => {};
     const logged = new Promise<string>((r) => (checkLogged = r));
     const log = (line: string) => line.includes(' check ') && checkLogged(line);
-    const server = await CompatServer.start({ address: '127.0.0.1:0', indexFile, worker: false, registry: { plainHttp: true }, log });
+    const server = await CompatServer.start({ address: '127.0.0.1:0', indexFile, worker: false, registry: { plainHttp: true }, allowRegistries: [registry.host], log });
     const client = new CompatClient(server.address);
     try {
       const call = client.check({ uri: `${registry.host}/compat/stuck:1` }, 2000).catch((e: unknown) => e);
@@ -150,6 +150,7 @@ describe('a forced stop cuts the calls still open', () => {
       address: '127.0.0.1:0',
       indexFile,
       worker: false,
+      allowRegistries: ['registry.example'],
       fetchSpec: () => {
         started();
         return new Promise(() => {});
