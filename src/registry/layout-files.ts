@@ -119,10 +119,19 @@ export async function writeAtomic(path: string, text: string, beforeRename?: () 
 
 /** Creates `path` with `text` unless it exists; a hard link publishes it whole, so no reader sees it empty. */
 export async function writeIfMissing(path: string, text: string): Promise<void> {
+  const st = await fs.stat(path).catch(() => undefined);
+  if (st) {
+    if (!st.isFile()) throw notRegular(path, st);
+    return;
+  }
   const tmp = tempName(path);
   try {
     await fs.writeFile(tmp, text, { flag: 'wx', mode: 0o644 });
-    await fs.link(tmp, path);
+    await fs.link(tmp, path).catch(async (e: NodeJS.ErrnoException) => {
+      // A file system without hard links: create in place (a reader may then see it empty, briefly).
+      if (e.code === 'EPERM' || e.code === 'ENOTSUP' || e.code === 'EOPNOTSUPP') await fs.writeFile(path, text, { flag: 'wx', mode: 0o644 });
+      else throw e;
+    });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'EEXIST') throw new RegistryError('LAYOUT', `cannot create ${path}: ${code ?? 'error'}`);
