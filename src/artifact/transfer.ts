@@ -8,6 +8,7 @@ import type { RegistryFlags } from './fetch-spec.js';
 import { classify, describe as describeBytes, packSpec, specLayerOf, type ArtifactKind } from './pack.js';
 import { isLegacy } from './legacy.js';
 import { type CompatSpec, MEDIA_TYPES, parseSpec, readInputFile } from './spec.js';
+import { brokenInStore, PUSH_TEMP_PREFIX, restoreGraph } from './store.js';
 import { locate, type Located, storeFor } from './targets.js';
 import { writeArtifactFiles } from './unpack.js';
 
@@ -106,7 +107,8 @@ async function pushLegacy(located: Located, file: string, opts: TransferOptions)
 
 async function pushOras(located: Located, ref: string, files: string[], opts: TransferOptions & { artifactType?: string; annotations?: Record<string, string> }): Promise<PushResult> {
   const { buildManifest, describeFile, EMPTY_DESCRIPTOR, EMPTY_JSON } = await registry();
-  const work = mkdtempSync(join(tmpdir(), 'compat-push-'));
+  // The pid in the name lets `compat store verify --repair` tell a push in flight from one killed.
+  const work = mkdtempSync(join(tmpdir(), `${PUSH_TEMP_PREFIX}${process.pid}-`));
   try {
     const layers: Descriptor[] = [];
     const blobs: Array<{ descriptor: Descriptor; content: Buffer | string }> = [{ descriptor: { ...EMPTY_DESCRIPTOR }, content: EMPTY_JSON }];
@@ -159,36 +161,65 @@ export interface PullResult {
  * in the store is not fetched again), and optionally writes its files into `outDir`.
  */
 export async function pullToStore(ref: string, opts: TransferOptions & { outDir?: string; offline?: 'fallback' | 'never' } = {}): Promise<PullResult & { store: Target }> {
-  const { copyGraph, fetchManifest } = await registry();
+  const { value, ...r } = await pullThroughStore(ref, opts, (store, manifest) => (opts.outDir ? writeArtifactFiles(store, manifest, opts.outDir, ref) : Promise.resolve([])));
+  return { ...r, files: value };
+}
+
+interface Resolved {
+  descriptor: Descriptor;
+  fromStore: boolean;
+  /** The registry did not answer: the store is all there is. */
+  offline: boolean;
+}
+
+/**
+ * Brings `ref` into the store, then runs `read` over the store's copy. A blob of the store that is
+ * missing or fails its digest there is fetched again when the registry answers (cacache verifies
+ * on read; the store is only a cache of the registry), and `read` runs once more.
+ */
+async function pullThroughStore<T>(ref: string, opts: TransferOptions & { offline?: 'fallback' | 'never' }, read: (store: Target, manifest: Manifest) => Promise<T>): Promise<{ descriptor: Descriptor; manifest: Manifest; fromStore: boolean; store: Target; value: T }> {
+  const { fetchManifest, OciLayout } = await registry();
   const located = await locate(ref, opts);
   if (!located.reference) throw new SpecError(ref, 'name a tag or digest to pull');
   const store = located.repository ? await storeFor(located.repository) : located.target;
-  let descriptor: Descriptor | undefined;
-  let fromStore = false;
-  if (located.reference.startsWith('sha256:') && store !== located.target) {
-    descriptor = await store.resolve(located.reference).catch(() => undefined);
-    fromStore = descriptor !== undefined;
+  const found = await resolveIntoStore(located, store, opts);
+  const readAll = async () => {
+    const { manifest } = await fetchManifest(store, found.descriptor.digest);
+    return { manifest, value: await read(store, manifest) };
+  };
+  try {
+    return { descriptor: found.descriptor, fromStore: found.fromStore, store, ...(await readAll()) };
+  } catch (e) {
+    if (store === located.target || !(store instanceof OciLayout) || !brokenInStore(e) || found.offline) throw e;
+    await restoreGraph(located.target, store, found.descriptor, e as Error, { concurrency: opts.concurrency });
+    return { descriptor: found.descriptor, fromStore: false, store, ...(await readAll()) };
   }
-  if (!descriptor) {
-    try {
-      descriptor = await located.target.resolve(located.reference);
-    } catch (e) {
-      // Unreachable registry: a reference already pulled still answers from the store.
-      const code = (e as { code?: string }).code;
-      if (store === located.target || opts.offline === 'never' || (code !== 'NETWORK' && code !== 'TIMEOUT')) throw e;
-      descriptor = await store.resolve(located.reference).catch(() => {
-        throw e;
-      });
-      fromStore = true;
-    }
-    if (store !== located.target && !fromStore) {
-      const tag = located.reference.startsWith('sha256:') ? undefined : located.reference;
-      await copyGraph(located.target, descriptor, store, tag, { concurrency: opts.concurrency, onProgress: opts.onProgress });
-    }
+}
+
+async function resolveIntoStore(located: Located, store: Target, opts: TransferOptions & { offline?: 'fallback' | 'never' }): Promise<Resolved> {
+  const { copyGraph } = await registry();
+  const reference = located.reference!;
+  if (reference.startsWith('sha256:') && store !== located.target) {
+    const descriptor = await store.resolve(reference).catch(() => undefined);
+    if (descriptor) return { descriptor, fromStore: true, offline: false };
   }
-  const { manifest } = await fetchManifest(store, descriptor.digest);
-  const files = opts.outDir ? await writeArtifactFiles(store, manifest, opts.outDir, ref) : [];
-  return { descriptor, manifest, files, fromStore, store };
+  let descriptor: Descriptor;
+  try {
+    descriptor = await located.target.resolve(reference);
+  } catch (e) {
+    // Unreachable registry: a reference already pulled still answers from the store.
+    const code = (e as { code?: string }).code;
+    if (store === located.target || opts.offline === 'never' || (code !== 'NETWORK' && code !== 'TIMEOUT')) throw e;
+    descriptor = await store.resolve(reference).catch(() => {
+      throw e;
+    });
+    return { descriptor, fromStore: true, offline: true };
+  }
+  if (store !== located.target) {
+    const tag = reference.startsWith('sha256:') ? undefined : reference;
+    await copyGraph(located.target, descriptor, store, tag, { concurrency: opts.concurrency, onProgress: opts.onProgress });
+  }
+  return { descriptor, fromStore: false, offline: false };
 }
 
 export interface ListRow {
@@ -268,9 +299,10 @@ export async function discoverReferrers(subjectRef: string, opts: TransferOption
 /** The spec a reference names, pulled through the store; a blob that does not match its digest is an error. */
 export async function fetchSpecFromRegistry(ref: string, opts: TransferOptions = {}): Promise<{ text: string; digest: string }> {
   const { fetchBytes } = await registry();
-  const pulled = await pullToStore(ref, opts);
-  if (!('layers' in pulled.manifest)) throw new SpecError(ref, `is an image index, not a compat artifact (${pulled.descriptor.digest})`);
-  const layer = specLayerOf(pulled.manifest as ImageManifest, ref);
-  const bytes = await fetchBytes(pulled.store, layer, 16 * 1024 * 1024);
-  return { text: bytes.toString('utf8'), digest: pulled.descriptor.digest };
+  const pulled = await pullThroughStore(ref, opts, (store, manifest) => {
+    if (!('layers' in manifest)) return Promise.resolve(undefined);
+    return fetchBytes(store, specLayerOf(manifest as ImageManifest, ref), 16 * 1024 * 1024);
+  });
+  if (!pulled.value) throw new SpecError(ref, `is an image index, not a compat artifact (${pulled.descriptor.digest})`);
+  return { text: pulled.value.toString('utf8'), digest: pulled.descriptor.digest };
 }

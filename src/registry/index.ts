@@ -60,6 +60,6 @@ export {
 } from './credentials.js';
 export { login, logout, registryHost, type LoginOptions } from './login.js';
 export { RemoteRepository, type RemoteOptions } from './remote.js';
-export { OciLayout } from './layout.js';
+export { OciLayout, type BadBlob, type LayoutReport } from './layout.js';
 export { copy, copyGraph, type CopyOptions, type CopyEvent, type CopyEventType } from './copy.js';
 export { fetchBytes, fetchManifest, pushManifest, pushBytes, pushFile, describeFile, fetchToFile } from './content.js';

@@ -1,20 +1,51 @@
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VerifyStream, assertDigest, isDigest, splitDigest, verifyBytes } from './digest.js';
-import { RegistryError } from './errors.js';
-import { detectManifestType, parseManifest, referrerDescriptor, stripDescriptor } from './manifest.js';
+import { RegistryError, isRegistryError } from './errors.js';
+import { abandoned, assertRegularIfPresent, hashFile, lockFile, openRegular, readRegular, writeAtomic, writeIfMissing } from './layout-files.js';
+import { detectManifestType, manifestChildren, parseManifest, referrerDescriptor, stripDescriptor } from './manifest.js';
 import { Annotation, MAX_MANIFEST_BYTES, MediaType, isManifestType } from './media-types.js';
 import type { Descriptor, FetchOptions, ImageIndex, PushOptions, Target } from './target.js';
 
 const LAYOUT_FILE = 'oci-layout';
 const INDEX_FILE = 'index.json';
+const INGEST_DIR = '.ingest';
 const TAG = /^[\w][\w.-]{0,127}$/;
+const ALGORITHMS = ['sha256', 'sha512'];
+/** `.ingest/<hex16>-<pid>-<random>`; before pids were recorded, `<hex16>-<random>`. */
+const INGEST_NAME = /^[0-9a-f]{16}-(?:(\d+)-)?[0-9a-f]{12}$/;
+/** `index.json.<pid>.<random>.tmp` (and oci-layout's); before pids were recorded, `index.json.<random>.tmp`. */
+const TEMP_NAME = /^(?:index\.json|oci-layout)\.(?:(\d+)\.)?[0-9a-f]{12}\.tmp$/;
 
-/** Serialises index.json updates per directory within this process. */
+/** Serialises index.json updates per directory within this process (the file lock serialises processes). */
 const indexLocks = new Map<string, Promise<unknown>>();
+
+/** A blob whose bytes are not what its name says. */
+export interface BadBlob {
+  digest: string;
+  path: string;
+  /** The size comes from a descriptor that references the blob, when one does. */
+  expected: { digest: string; size?: number };
+  /** Absent when the blob could not be read as a regular file. */
+  actual?: { digest: string; size: number };
+  reason: string;
+}
+
+/** What `verify` found (and, with `repair`, removed). */
+export interface LayoutReport {
+  root: string;
+  blobs: number;
+  bytes: number;
+  bad: BadBlob[];
+  /** Temp files of writers that are gone: `.ingest/` leftovers, `*.tmp`. */
+  debris: string[];
+  /** index.json entries whose manifest blob is missing. */
+  dangling: Array<{ digest: string; tag?: string }>;
+  repaired: boolean;
+}
 
 /**
  * An OCI image layout directory (image spec, image-layout.md) as a `Target`: `oci-layout`,
@@ -46,6 +77,8 @@ export class OciLayout implements Target {
       await writeIfMissing(join(this.root, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
       await writeIfMissing(join(this.root, INDEX_FILE), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] }));
     })();
+    // A failed init (a FIFO in place of index.json) is not remembered: the next call says so again.
+    this.initialized.catch(() => (this.initialized = undefined));
     return this.initialized;
   }
 
@@ -67,20 +100,29 @@ export class OciLayout implements Target {
     }
   }
 
-  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
-    const path = this.blobPath(desc.digest);
+  private unknown(desc: { digest: string; mediaType?: string }): RegistryError {
+    const manifest = desc.mediaType === undefined || isManifestType(desc.mediaType);
+    return new RegistryError(manifest ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', `${this.label(desc.digest)}: ${manifest ? 'manifest' : 'blob'} unknown`, 404);
+  }
+
+  /** A blob opened for reading; a FIFO or device in its place is refused, never read. */
+  private async openBlob(desc: { digest: string; mediaType?: string }) {
     try {
-      await fs.access(path);
-    } catch {
-      const what = isManifestType(desc.mediaType) ? 'manifest unknown' : 'blob unknown';
-      throw new RegistryError(isManifestType(desc.mediaType) ? 'MANIFEST_UNKNOWN' : 'BLOB_UNKNOWN', `${this.label(desc.digest)}: ${what}`, 404);
+      return await openRegular(this.blobPath(desc.digest));
+    } catch (e) {
+      if (isRegistryError(e)) throw e;
+      throw this.unknown(desc);
     }
+  }
+
+  async fetch(desc: Descriptor, opts: FetchOptions = {}): Promise<Readable> {
+    const handle = await this.openBlob(desc);
     const verify = new VerifyStream(desc, `blob ${desc.digest} in ${this.name}`);
     if (opts.onProgress) {
       const cb = opts.onProgress;
       verify.on('data', () => cb({ descriptor: desc, bytes: verify.bytes, total: desc.size }));
     }
-    const src = createReadStream(path);
+    const src = handle.createReadStream();
     src.on('error', (e) => verify.destroy(e));
     return src.pipe(verify);
   }
@@ -88,14 +130,19 @@ export class OciLayout implements Target {
   /** Reads a whole manifest (bounded) from the store, verified. */
   async readManifestBytes(desc: Descriptor): Promise<Buffer> {
     if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${this.label(desc.digest)}: manifest larger than 4 MiB refused`);
-    let bytes: Buffer;
-    try {
-      bytes = await fs.readFile(this.blobPath(desc.digest));
-    } catch {
-      throw new RegistryError('MANIFEST_UNKNOWN', `${this.label(desc.digest)}: manifest unknown`, 404);
-    }
+    const bytes = await this.readBlob(desc);
     verifyBytes(bytes, desc, `manifest ${desc.digest} in ${this.name}`);
     return bytes;
+  }
+
+  /** A whole (manifest-sized) blob, unverified. */
+  private async readBlob(desc: { digest: string; mediaType?: string }): Promise<Buffer> {
+    try {
+      return await readRegular(this.blobPath(desc.digest), MAX_MANIFEST_BYTES, `${this.label(desc.digest)}: manifest`);
+    } catch (e) {
+      if (isRegistryError(e)) throw e;
+      throw this.unknown(desc);
+    }
   }
 
   async push(desc: Descriptor, content: Readable | Buffer, opts: PushOptions = {}): Promise<void> {
@@ -106,9 +153,10 @@ export class OciLayout implements Target {
       return;
     }
     const label = `blob ${desc.digest} for ${this.name}`;
-    const ingest = join(this.root, '.ingest');
+    const ingest = join(this.root, INGEST_DIR);
     await fs.mkdir(ingest, { recursive: true });
-    const tmp = join(ingest, `${splitDigest(desc.digest).hex.slice(0, 16)}-${randomBytes(6).toString('hex')}`);
+    // The pid lets `verify` tell a write in flight from the leftover of a killed process.
+    const tmp = join(ingest, `${splitDigest(desc.digest).hex.slice(0, 16)}-${process.pid}-${randomBytes(6).toString('hex')}`);
     const verify = new VerifyStream(desc, label);
     if (opts.onProgress) {
       const cb = opts.onProgress;
@@ -132,6 +180,7 @@ export class OciLayout implements Target {
     const bytes = await this.readManifestBytes(desc);
     const m = parseManifest(bytes, this.label(desc.digest));
     if (!m.subject) return;
+    if ((await this.readIndex()).manifests.some((d) => d.digest === desc.digest)) return;
     await this.updateIndex((index) => {
       if (index.manifests.some((d) => d.digest === desc.digest)) return false;
       index.manifests.push(referrerDescriptor(desc, m));
@@ -144,13 +193,7 @@ export class OciLayout implements Target {
     if (isDigest(reference)) {
       const listed = index.manifests.find((d) => d.digest === reference);
       if (listed) return cleanDescriptor(listed);
-      let bytes: Buffer;
-      try {
-        bytes = await fs.readFile(this.blobPath(reference));
-      } catch {
-        throw new RegistryError('MANIFEST_UNKNOWN', `${this.label(reference)}: manifest unknown`, 404);
-      }
-      if (bytes.length > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${this.label(reference)}: manifest larger than 4 MiB refused`);
+      const bytes = await this.readBlob({ digest: reference });
       verifyBytes(bytes, { digest: reference }, `manifest ${reference} in ${this.name}`);
       const m = parseManifest(bytes, this.label(reference));
       return { mediaType: detectManifestType(m), digest: reference, size: bytes.length, ...(m.artifactType ? { artifactType: m.artifactType } : {}) };
@@ -169,7 +212,10 @@ export class OciLayout implements Target {
       ...(desc.artifactType ? { artifactType: desc.artifactType } : {}),
       annotations: { [Annotation.RefName]: reference },
     };
+    // The hot path (a check of a tag already in the store) then neither locks nor writes.
+    if (isTagged(await this.readIndex(), entry, reference)) return;
     await this.updateIndex((index) => {
+      if (isTagged(index, entry, reference)) return false;
       index.manifests = index.manifests.filter((d) => d.annotations?.[Annotation.RefName] !== reference);
       index.manifests.push(entry);
       return true;
@@ -220,9 +266,11 @@ export class OciLayout implements Target {
 
   async readIndex(): Promise<ImageIndex> {
     let text: string;
+    await assertRegularIfPresent(join(this.root, LAYOUT_FILE));
     try {
-      text = await fs.readFile(join(this.root, INDEX_FILE), 'utf8');
+      text = (await readRegular(join(this.root, INDEX_FILE), 64 * MAX_MANIFEST_BYTES, `${this.name}: index.json`)).toString('utf8');
     } catch (e) {
+      if (isRegistryError(e)) throw e;
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
       throw new RegistryError('LAYOUT', `${this.name}: cannot read index.json`);
     }
@@ -235,27 +283,172 @@ export class OciLayout implements Target {
     }
   }
 
-  /** Read-modify-write of index.json under a per-directory lock, replaced atomically. */
+  /**
+   * Read-modify-write of index.json: serialised within this process by a promise chain and across
+   * processes by a file lock, then replaced by rename so a reader never sees half of it.
+   */
   private async updateIndex(change: (index: ImageIndex) => boolean): Promise<void> {
     const key = this.root;
     const previous = indexLocks.get(key) ?? Promise.resolve();
-    const run = previous.catch(() => undefined).then(async () => {
-      await this.init();
-      const index = await this.readIndex();
-      if (!change(index)) return;
-      index.schemaVersion = 2;
-      index.mediaType ??= MediaType.OciIndex;
-      const path = join(this.root, INDEX_FILE);
-      const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
-      await fs.writeFile(tmp, JSON.stringify(index));
-      await fs.rename(tmp, path);
-    });
+    const run = previous.catch(() => undefined).then(() => this.lockedUpdate(change));
     indexLocks.set(key, run);
     try {
       await run;
     } finally {
       if (indexLocks.get(key) === run) indexLocks.delete(key);
     }
+  }
+
+  private async lockedUpdate(change: (index: ImageIndex) => boolean): Promise<void> {
+    await this.init();
+    const path = join(this.root, INDEX_FILE);
+    const lock = await lockFile(path);
+    try {
+      const index = await this.readIndex();
+      if (!change(index)) return;
+      index.schemaVersion = 2;
+      index.mediaType ??= MediaType.OciIndex;
+      await writeAtomic(path, JSON.stringify(index), lock.check);
+    } finally {
+      await lock.release();
+    }
+  }
+
+  /** Removes a blob (one that failed its digest, so that a copy fetches it again). */
+  async removeBlob(digest: string): Promise<void> {
+    const path = this.blobPath(digest);
+    const st = await fs.lstat(path).catch(() => undefined);
+    if (st && !st.isDirectory()) await fs.rm(path, { force: true });
+  }
+
+  /** Is the blob there, whole and matching its digest? */
+  async blobState(desc: { digest: string; size?: number }): Promise<'ok' | 'missing' | 'bad'> {
+    try {
+      const actual = await hashFile(this.blobPath(desc.digest), splitDigest(desc.digest).algorithm);
+      return actual.digest === desc.digest && (desc.size === undefined || desc.size < 0 || actual.size === desc.size) ? 'ok' : 'bad';
+    } catch (e) {
+      return (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'missing' : 'bad';
+    }
+  }
+
+  /**
+   * The nodes of the graph under `root` that are missing or fail their digest, parents before
+   * children; the failing ones are removed, so copying each returned node from a source restores
+   * the graph. A bad manifest hides its children: call again after restoring it.
+   */
+  async repairGraph(root: Descriptor): Promise<Descriptor[]> {
+    const broken: Descriptor[] = [];
+    const seen = new Set<string>();
+    const visit = async (d: Descriptor): Promise<void> => {
+      if (seen.has(d.digest)) return;
+      seen.add(d.digest);
+      const state = await this.blobState(d);
+      if (state === 'bad') await this.removeBlob(d.digest);
+      if (state !== 'ok') return void broken.push(d);
+      if (!isManifestType(d.mediaType)) return;
+      for (const c of manifestChildren(parseManifest(await this.readManifestBytes(d), this.label(d.digest)))) await visit(c);
+    };
+    await visit(root);
+    return broken;
+  }
+
+  /**
+   * Re-hashes every blob (as `cacache verify` does) and looks for debris of killed writers and
+   * index entries whose manifest is gone. With `repair`, removes bad blobs (a later copy fetches
+   * them again), the debris, and those entries.
+   */
+  async verify(opts: { repair?: boolean } = {}): Promise<LayoutReport> {
+    const report: LayoutReport = { root: this.root, blobs: 0, bytes: 0, bad: [], debris: [], dangling: [], repaired: false };
+    const sizes = await this.referencedSizes();
+    for (const algorithm of ALGORITHMS) {
+      for (const hex of await listDir(join(this.root, 'blobs', algorithm))) {
+        const digest = `${algorithm}:${hex}`;
+        if (!isDigest(digest)) continue;
+        const bad = await this.verifyBlob(digest, sizes.get(digest), report);
+        if (!bad) continue;
+        report.bad.push(bad);
+        if (opts.repair) await this.removeBlob(digest);
+      }
+    }
+    report.debris = await this.findDebris();
+    if (opts.repair) for (const p of report.debris) await fs.rm(p, { recursive: true, force: true });
+    report.dangling = await this.findDangling();
+    if (opts.repair && report.dangling.length) await this.dropDangling();
+    report.repaired = !!opts.repair && report.bad.length + report.debris.length + report.dangling.length > 0;
+    return report;
+  }
+
+  private async verifyBlob(digest: string, size: number | undefined, report: LayoutReport): Promise<BadBlob | undefined> {
+    const path = this.blobPath(digest);
+    const expected = { digest, ...(size !== undefined ? { size } : {}) };
+    let actual: { digest: string; size: number };
+    try {
+      actual = await hashFile(path, splitDigest(digest).algorithm);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return { digest, path, expected, reason: (e as Error).message };
+    }
+    report.blobs++;
+    report.bytes += actual.size;
+    if (actual.digest !== digest) return { digest, path, expected, actual, reason: 'does not match its digest' };
+    if (size !== undefined && actual.size !== size) return { digest, path, expected, actual, reason: `has ${actual.size} bytes, expected ${size}` };
+    return undefined;
+  }
+
+  /** digest → size, from every descriptor reachable from index.json through manifests that verify. */
+  private async referencedSizes(): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    const visit = async (d: Descriptor): Promise<void> => {
+      if (sizes.has(d.digest) || !isDigest(d.digest)) return;
+      sizes.set(d.digest, d.size);
+      if (!isManifestType(d.mediaType) || d.size > MAX_MANIFEST_BYTES) return;
+      const children = await this.readManifestBytes(d).then(
+        (b) => manifestChildren(parseManifest(b, this.label(d.digest))),
+        () => [],
+      );
+      for (const c of children) await visit(c);
+    };
+    for (const d of (await this.readIndex()).manifests) await visit(d);
+    return sizes;
+  }
+
+  /** Temp files whose writer is gone: `.ingest/` leftovers and `index.json.*.tmp`. Nothing else. */
+  private async findDebris(): Promise<string[]> {
+    const found: string[] = [];
+    const consider = async (dir: string, pattern: RegExp) => {
+      for (const name of await listDir(dir)) {
+        const m = pattern.exec(name);
+        if (!m) continue;
+        const path = join(dir, name);
+        const st = await fs.lstat(path).catch(() => undefined);
+        if (st && abandoned(m[1] !== undefined ? Number(m[1]) : undefined, st.mtimeMs)) found.push(path);
+      }
+    };
+    await consider(join(this.root, INGEST_DIR), INGEST_NAME);
+    await consider(this.root, TEMP_NAME);
+    return found;
+  }
+
+  private async findDangling(): Promise<Array<{ digest: string; tag?: string }>> {
+    const out: Array<{ digest: string; tag?: string }> = [];
+    for (const d of (await this.readIndex()).manifests) {
+      if (!isDigest(d.digest) || (await this.blobState({ digest: d.digest })) !== 'missing') continue;
+      const tag = d.annotations?.[Annotation.RefName];
+      out.push({ digest: d.digest, ...(tag ? { tag } : {}) });
+    }
+    return out;
+  }
+
+  /** Drops the entries whose manifest blob is missing, deciding under the lock. */
+  private async dropDangling(): Promise<void> {
+    const present = new Map<string, boolean>();
+    for (const d of (await this.readIndex()).manifests) present.set(d.digest, isDigest(d.digest) && (await fs.stat(this.blobPath(d.digest)).then(() => true, () => false)));
+    await this.updateIndex((index) => {
+      const before = index.manifests.length;
+      // An entry added meanwhile (not in `present`) was written after its blob: keep it.
+      index.manifests = index.manifests.filter((d) => present.get(d.digest) !== false);
+      return index.manifests.length !== before;
+    });
   }
 }
 
@@ -267,11 +460,13 @@ function cleanDescriptor(d: Descriptor): Descriptor {
   return out;
 }
 
-async function writeIfMissing(path: string, text: string): Promise<void> {
-  try {
-    await fs.writeFile(path, text, { flag: 'wx' });
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new RegistryError('LAYOUT', `cannot create ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-  }
+/** Is `reference` already the last entry for this tag, naming this very manifest? */
+function isTagged(index: ImageIndex, entry: Descriptor, reference: string): boolean {
+  const current = index.manifests.filter((d) => d.annotations?.[Annotation.RefName] === reference);
+  return current.length === 1 && current[0]!.digest === entry.digest && current[0]!.mediaType === entry.mediaType && current[0]!.size === entry.size && current[0]!.artifactType === entry.artifactType;
+}
+
+async function listDir(dir: string): Promise<string[]> {
+  return fs.readdir(dir).catch(() => []);
 }
 
