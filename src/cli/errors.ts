@@ -9,6 +9,7 @@ export function reportError(err: unknown, debug: boolean): void {
   if ((debug || !!process.env.COMPAT_DEBUG) && e?.stack) process.stderr.write(`${e.stack}\n`);
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** A warning the user should see without the run failing: `compat: warning: <subject>: <what>`. */
+export function warn(message: string): void {
+  process.stderr.write(`compat: warning: ${message}\n`);
 }

@@ -29,6 +29,6 @@ export default class HostLabels extends BaseCommand {
       writeFileAtomic(flags.file, text);
     }
     if (flags.json) return this.printJson({ file: flags['dry-run'] ? null : flags.file, labels: results });
-    process.stdout.write(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
+    await this.out(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
   }
 }

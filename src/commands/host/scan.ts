@@ -27,9 +27,9 @@ export default class HostScan extends BaseCommand {
       hwcaps: index.hwcaps,
       milliseconds: Math.round(ms),
     };
-    if (flags.json) this.printJson(summary);
+    if (flags.json) await this.printJson(summary);
     else
-      process.stdout.write(
+      await this.out(
         `indexed ${summary.libraries} libraries in ${summary.directories} directories (ld.so.cache: ${summary.cacheEntries} entries${index.glibc ? `, ${index.glibc}` : ''}) in ${summary.milliseconds} ms\n-> ${file}\n`,
       );
   }
