@@ -9,11 +9,24 @@ export interface GenFlags {
   output?: string;
   root?: string;
   name?: string;
+  'skip-unreadable'?: boolean;
 }
 
 export async function genAction(paths: string[], flags: GenFlags): Promise<number> {
   const { generateSpec } = await import('../artifact/gen.js');
-  const spec = generateSpec(paths, { root: flags.root, name: flags.name });
+  const { warn } = await import('./errors.js');
+  const skip = flags['skip-unreadable'] === true;
+  let unreadable = 0;
+  const onUnreadable = (path: string, reason: string) => {
+    unreadable++;
+    warn(`${path}: ${reason}${skip ? ' (skipped)' : ''}`);
+  };
+  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable });
+  if (unreadable > 0 && !skip) {
+    const { FormatError } = await import('../host/file-reader.js');
+    const subject = flags.root ?? paths.join(' ');
+    throw new FormatError(subject, 'unreadable', `${unreadable} file${unreadable === 1 ? '' : 's'} could not be read (pass --skip-unreadable to describe the rest)`);
+  }
   const text = `${JSON.stringify(spec, null, 2)}\n`;
   if (flags.output) {
     const { writeOutput } = await import('./output.js');

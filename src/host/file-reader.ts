@@ -9,6 +9,8 @@ export class FormatError extends Error {
     readonly file: string,
     readonly kind: FormatErrorKind,
     detail: string,
+    /** The system's error code when a file system call failed (EACCES, EIO…). */
+    readonly code?: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'FormatError';
@@ -114,15 +116,15 @@ export function fileSystemError(path: string, e: unknown): FormatError {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
-      return new FormatError(path, 'not-found', 'no such file (or a dangling symbolic link)');
+      return new FormatError(path, 'not-found', 'no such file (or a dangling symbolic link)', code);
     case 'EACCES':
     case 'EPERM':
-      return new FormatError(path, 'unreadable', 'permission denied');
+      return new FormatError(path, 'unreadable', 'permission denied', code);
     case 'EISDIR':
-      return new FormatError(path, 'is-directory', 'is a directory, expected a file');
+      return new FormatError(path, 'is-directory', 'is a directory, expected a file', code);
     case 'ELOOP':
-      return new FormatError(path, 'unreadable', 'too many levels of symbolic links');
+      return new FormatError(path, 'unreadable', 'too many levels of symbolic links', code);
     default:
-      return new FormatError(path, 'unreadable', (e as Error)?.message ?? String(e));
+      return new FormatError(path, 'unreadable', (e as Error)?.message ?? String(e), code);
   }
 }

@@ -14,6 +14,9 @@ export default class HostScan extends BaseCommand {
     const { scanHost, saveIndex, defaultIndexFile } = await import('../../host/host-index.js');
     const t0 = performance.now();
     const index = scanHost({ extraDirs: flags.path });
+    const { extraDirFindings } = await import('../../host/scan-findings.js');
+    const { warn } = await import('../../cli/errors.js');
+    for (const f of extraDirFindings(index)) warn(`${f.dir}: ${f.problem}`);
     const file = defaultIndexFile();
     saveIndex(index, file);
     const ms = performance.now() - t0;
