@@ -50,7 +50,7 @@ export class FileReader {
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw new FormatError(path, 'is-directory', 'is a directory, expected a file');
-      if (!st.isFile()) throw new FormatError(path, 'unreadable', 'is not a regular file (a FIFO, socket or device)');
+      if (!st.isFile()) throw new FormatError(path, 'unreadable', `is a ${fileTypeName(st)}, not a regular file`);
       return new FileReader(path, fd, st.size);
     } catch (e) {
       closeSync(fd);
@@ -110,6 +110,17 @@ export class FileReader {
       throw fileSystemError(this.path, e);
     }
   }
+}
+
+/** What a file that is not a regular file is, in `ls -l` words. */
+export function fileTypeName(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): string {
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symbolic link';
+  return 'special file';
 }
 
 export function fileSystemError(path: string, e: unknown): FormatError {
