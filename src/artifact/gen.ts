@@ -16,6 +16,11 @@ export interface GenOptions {
   name?: string;
   /** Timestamp recorded in the spec; defaults to now. */
   created?: Date;
+  /**
+   * Called for each file or directory inside a tree that exists but cannot be read (permission
+   * denied, I/O error); the spec then describes the rest. Without it, the first one is an error.
+   */
+  onUnreadable?: (path: string, reason: string) => void;
 }
 
 interface Found {
@@ -58,13 +63,19 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       return p;
     }
   };
+  const unreadable = (path: string, e: FormatError) => {
+    if (!opts.onUnreadable) throw e;
+    opts.onUnreadable(path, e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message);
+  };
   const add = (hostPath: string, explicit: boolean) => {
     let real: string;
     try {
       real = realOf(hostPath);
     } catch (e) {
-      if (!explicit) return;
-      throw fileSystemError(hostPath, e);
+      const err = e instanceof FormatError ? e : fileSystemError(hostPath, e);
+      if (explicit) throw err;
+      if (isUnreadable(err)) unreadable(hostPath, err);
+      return;
     }
     const known = files.get(real);
     if (known) {
@@ -75,7 +86,8 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     try {
       kindOf = probeFile(real);
     } catch (e) {
-      // Inside a tree, what cannot be opened (a link to a directory, a dangling link) is not a binary.
+      if (!explicit && isUnreadable(e)) return unreadable(hostPath, e);
+      // Inside a tree, what cannot be opened (a link to a directory, a dangling link, a device) is not a binary.
       if (!explicit && e instanceof FormatError && (e.kind === 'is-directory' || e.kind === 'not-found' || e.kind === 'unreadable')) return;
       throw e;
     }
@@ -98,7 +110,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     if (st.isDirectory()) {
       if (!root) kind = 'directory';
       treeRoots.push(realpathSync.native(p));
-      walk(p, (f) => add(f, false));
+      walk(p, (f) => add(f, false), unreadable);
     } else add(p, true);
   }
 
@@ -204,16 +216,25 @@ function foundThroughOrigin(res: Resolution, i: number, loader: DiskLoader): boo
   return false;
 }
 
-function walk(dir: string, visit: (file: string) => void): void {
+/** A file that exists but cannot be read, as opposed to one that is not a binary at all. */
+function isUnreadable(e: unknown): e is FormatError {
+  return e instanceof FormatError && e.kind === 'unreadable' && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EIO');
+}
+
+/** Visits files in name order (warnings and errors come out the same on every file system). */
+function walk(dir: string, visit: (file: string) => void, onUnreadable: (dir: string, e: FormatError) => void, nested = false): void {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (e) {
-    throw fileSystemError(dir, e);
+    const err = fileSystemError(dir, e);
+    if (nested && isUnreadable(err)) return onUnreadable(dir, err);
+    throw err;
   }
+  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const p = posix.join(dir, e.name);
-    if (e.isDirectory()) walk(p, visit);
+    if (e.isDirectory()) walk(p, visit, onUnreadable, true);
     else if (e.isFile()) visit(p);
     else if (e.isSymbolicLink()) {
       visit(p);

@@ -2,12 +2,13 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { probeFile } from '../host/elf.js';
+import { fileTypeName } from '../host/file-reader.js';
 import type { Descriptor, ImageManifest, Manifest, ProgressCallback, Target } from '../registry/target.js';
 import { SpecError } from './errors.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import { classify, describe as describeBytes, packSpec, specLayerOf, type ArtifactKind } from './pack.js';
 import { isLegacy } from './legacy.js';
-import { type CompatSpec, MEDIA_TYPES, parseSpec, readInputFile } from './spec.js';
+import { type CompatSpec, MAX_SPEC_BYTES, MEDIA_TYPES, parseSpec, readInputFile, sniffInput } from './spec.js';
 import { brokenInStore, PUSH_TEMP_PREFIX, restoreGraph } from './store.js';
 import { locate, type Located, storeFor } from './targets.js';
 import { writeArtifactFiles } from './unpack.js';
@@ -36,8 +37,13 @@ async function registry() {
   return import('../registry/index.js');
 }
 
-/** Is this JSON file a compat spec (or the seed's legacy format)? Then it is pushed as a compat artifact. */
+/**
+ * Is this file a compat spec (or the seed's legacy format)? Then it is pushed as a compat artifact.
+ * Decided by its first bytes: only a JSON object within the spec cap is read whole.
+ */
 function asSpec(path: string): CompatSpec | 'legacy' | undefined {
+  const { kind, size } = sniffInput(path);
+  if (kind !== 'json' || size > MAX_SPEC_BYTES) return undefined;
   const text = readInputFile(path).toString('utf8');
   let doc: unknown;
   try {
@@ -76,7 +82,7 @@ async function pushManifestBytes(located: Located, descriptor: Descriptor, bytes
  */
 export async function pushFiles(ref: string, files: string[], opts: TransferOptions & { artifactType?: string; annotations?: Record<string, string> } = {}): Promise<PushResult> {
   if (files.length === 0) throw new SpecError(ref, 'nothing to push: name at least one file');
-  for (const f of files) statOrThrow(f);
+  for (const f of files) assertPushable(f);
   const located = await locate(ref, opts);
   if (!located.reference && !opts.ociLayout) throw new SpecError(ref, 'name a tag to push to (REPO:TAG)');
 
@@ -138,13 +144,16 @@ async function pushOras(located: Located, ref: string, files: string[], opts: Tr
   }
 }
 
-function statOrThrow(f: string) {
+/** A regular file or a directory; anything else (a FIFO would block, a device never end) is refused up front. */
+function assertPushable(f: string): void {
+  let st;
   try {
-    return statSync(f);
+    st = statSync(f);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     throw new SpecError(f, code === 'ENOENT' ? 'no such file or directory' : (e as Error).message);
   }
+  if (!st.isFile() && !st.isDirectory()) throw new SpecError(f, `is a ${fileTypeName(st)}, not a regular file`);
 }
 
 export interface PullResult {
@@ -301,7 +310,7 @@ export async function fetchSpecFromRegistry(ref: string, opts: TransferOptions =
   const { fetchBytes } = await registry();
   const pulled = await pullThroughStore(ref, opts, (store, manifest) => {
     if (!('layers' in manifest)) return Promise.resolve(undefined);
-    return fetchBytes(store, specLayerOf(manifest as ImageManifest, ref), 16 * 1024 * 1024);
+    return fetchBytes(store, specLayerOf(manifest as ImageManifest, ref), MAX_SPEC_BYTES);
   });
   if (!pulled.value) throw new SpecError(ref, `is an image index, not a compat artifact (${pulled.descriptor.digest})`);
   return { text: pulled.value.toString('utf8'), digest: pulled.descriptor.digest };

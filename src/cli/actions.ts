@@ -1,4 +1,4 @@
-import { printJson } from './errors.js';
+import { out, printJson } from './output.js';
 
 /**
  * The bodies of the hot commands, shared by their oclif commands and the fast entry (which
@@ -9,25 +9,38 @@ export interface GenFlags {
   output?: string;
   root?: string;
   name?: string;
+  'skip-unreadable'?: boolean;
 }
 
 export async function genAction(paths: string[], flags: GenFlags): Promise<number> {
   const { generateSpec } = await import('../artifact/gen.js');
-  const spec = generateSpec(paths, { root: flags.root, name: flags.name });
+  const { warn } = await import('./errors.js');
+  const skip = flags['skip-unreadable'] === true;
+  let unreadable = 0;
+  const onUnreadable = (path: string, reason: string) => {
+    unreadable++;
+    warn(`${path}: ${reason}${skip ? ' (skipped)' : ''}`);
+  };
+  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable });
+  if (unreadable > 0 && !skip) {
+    const { FormatError } = await import('../host/file-reader.js');
+    const subject = flags.root ?? paths.join(' ');
+    throw new FormatError(subject, 'unreadable', `${unreadable} file${unreadable === 1 ? '' : 's'} could not be read (pass --skip-unreadable to describe the rest)`);
+  }
   const text = `${JSON.stringify(spec, null, 2)}\n`;
   if (flags.output) {
-    const { writeFileAtomic } = await import('../host/atomic-file.js');
-    writeFileAtomic(flags.output, text);
+    const { writeOutput } = await import('./output.js');
+    await writeOutput(flags.output, text);
     process.stderr.write(`wrote ${flags.output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
-  } else process.stdout.write(text);
+  } else await out(text);
   return 0;
 }
 
 export async function depsAction(binary: string, flags: { json?: boolean; root?: string }): Promise<number> {
   const { dependencyReport, renderTree } = await import('../host/deps.js');
   const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH });
-  if (flags.json) printJson(report);
-  else process.stdout.write(renderTree(report));
+  if (flags.json) await printJson(report);
+  else await out(renderTree(report));
   return report.missing.length > 0 ? 1 : 0;
 }
 
@@ -39,10 +52,10 @@ export async function checkFileAction(spec: string, flags: { json?: boolean; pat
 }
 
 export async function printReport(subject: string, report: import('../host/check.js').CheckReport, json?: boolean): Promise<number> {
-  if (json) printJson(report);
+  if (json) await printJson(report);
   else {
     const { renderReport } = await import('./render.js');
-    process.stdout.write(renderReport(subject, report));
+    await out(renderReport(subject, report));
   }
   return report.compatible ? 0 : 1;
 }

@@ -1,6 +1,7 @@
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
-import { printJson, reportError } from './errors.js';
+import { reportError } from './errors.js';
+import { out, printJson } from './output.js';
 
 /**
  * Every command's error contract: one line naming the file or reference and what is wrong,
@@ -17,7 +18,12 @@ export abstract class BaseCommand extends Command {
     return this.exit(2);
   }
 
-  protected printJson(value: unknown): void {
-    printJson(value);
+  /** Output goes through one writer: a failed write is exit 2, a reader that left is quiet. */
+  protected printJson(value: unknown): Promise<void> {
+    return printJson(value);
+  }
+
+  protected out(text: string): Promise<void> {
+    return out(text);
   }
 }

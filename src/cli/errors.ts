@@ -16,6 +16,7 @@ function headline(message: string): string {
   return flag && second?.trim() ? `${flag}: ${second.trim()}` : first!;
 }
 
-export function printJson(value: unknown): void {
-  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+/** A warning the user should see without the run failing: `compat: warning: <subject>: <what>`. */
+export function warn(message: string): void {
+  process.stderr.write(`compat: warning: ${message}\n`);
 }

@@ -11,7 +11,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 const COMMON: Options = { debug: { type: 'boolean' } };
 const COMMANDS: Record<string, Options> = {
   check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true } },
-  gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' } },
+  gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' }, 'skip-unreadable': { type: 'boolean' } },
   deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' } },
 };
 
@@ -38,7 +38,7 @@ export async function runFast(argv: string[]): Promise<number | undefined> {
       case 'gen': {
         if (positionals.length === 0 && values.root === undefined) return undefined;
         const { genAction } = await import('./actions.js');
-        return await genAction(positionals, values as { output?: string; root?: string; name?: string });
+        return await genAction(positionals, values as import('./actions.js').GenFlags);
       }
       case 'deps': {
         if (positionals.length !== 1) return undefined;

@@ -16,7 +16,7 @@ export default class Attach extends BaseCommand {
     const { args, flags } = await this.parse(Attach);
     const { attachSpec } = await import('../artifact/transfer.js');
     const r = await attachSpec(args.subject, args.spec, toRegistryFlags(flags));
-    if (flags.json) this.printJson({ subject: r.subject.digest, digest: r.descriptor.digest });
-    else process.stdout.write(`Attached to ${args.subject} (${r.subject.digest})\nDigest: ${r.descriptor.digest}\n`);
+    if (flags.json) await this.printJson({ subject: r.subject.digest, digest: r.descriptor.digest });
+    else await this.out(`Attached to ${args.subject} (${r.subject.digest})\nDigest: ${r.descriptor.digest}\n`);
   }
 }

@@ -19,7 +19,7 @@ export default class Discover extends BaseCommand {
     const r = await discoverReferrers(args.subject, { ...toRegistryFlags(flags), artifactType: flags['artifact-type'] });
     if (flags.json) return this.printJson({ subject: r.subject.digest, referrers: r.referrers });
     const { table } = await import('../cli/render.js');
-    process.stdout.write(`${args.subject} (${r.subject.digest}): ${r.referrers.length} referrer${r.referrers.length === 1 ? '' : 's'}\n`);
-    if (r.referrers.length) process.stdout.write(table(['DIGEST', 'KIND', 'ARTIFACT TYPE', 'CREATED'], r.referrers.map((x) => [x.digest.slice(0, 19), x.kind, x.artifactType ?? '-', x.created ?? '-'])));
+    await this.out(`${args.subject} (${r.subject.digest}): ${r.referrers.length} referrer${r.referrers.length === 1 ? '' : 's'}\n`);
+    if (r.referrers.length) await this.out(table(['DIGEST', 'KIND', 'ARTIFACT TYPE', 'CREATED'], r.referrers.map((x) => [x.digest.slice(0, 19), x.kind, x.artifactType ?? '-', x.created ?? '-'])));
   }
 }

@@ -11,6 +11,7 @@ export default class Gen extends BaseCommand {
     output: Flags.string({ char: 'o', description: 'Write the spec to this file (atomically) instead of stdout.' }),
     root: Flags.string({ description: 'An unpacked root file system: resolve inside it as if it were /.' }),
     name: Flags.string({ description: 'Name recorded in the spec (default: the executable or directory name).' }),
+    'skip-unreadable': Flags.boolean({ description: 'Describe a tree even if some files in it cannot be read (each is still named in a warning). Without it, such a tree is an error.' }),
   };
 
   async run(): Promise<void> {

@@ -19,6 +19,6 @@ export default class List extends BaseCommand {
     const rows = await listArtifacts(args.repository, { ...toRegistryFlags(flags), concurrency: flags.concurrency, artifactType: flags['artifact-type'] });
     if (flags.json) return this.printJson(rows);
     const { table } = await import('../cli/render.js');
-    process.stdout.write(table(['TAG', 'DIGEST', 'KIND', 'ARTIFACT TYPE', 'SIZE', 'CREATED'], rows.map((r) => [r.tag, r.digest.slice(0, 19), r.kind, r.artifactType ?? '-', String(r.size), r.created ?? '-'])));
+    await this.out(table(['TAG', 'DIGEST', 'KIND', 'ARTIFACT TYPE', 'SIZE', 'CREATED'], rows.map((r) => [r.tag, r.digest.slice(0, 19), r.kind, r.artifactType ?? '-', String(r.size), r.created ?? '-'])));
   }
 }

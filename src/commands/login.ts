@@ -28,6 +28,6 @@ export default class Login extends BaseCommand {
     if (!password) this.error('give the password with --password-stdin (or COMPAT_PASSWORD)', { exit: 2 });
     const { login } = await import('../registry/index.js');
     const saved = await login(args.registry, { username: flags.username, password }, { appName: 'compat', keychainService: 'compat', plainHttp: flags['plain-http'], insecure: flags.insecure, caFile: flags['ca-file'], ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}), loginHint: (h: string) => `check the user name and password for ${h}` });
-    process.stdout.write(`Login Succeeded (${saved.where === 'keychain' ? 'stored in the OS keychain' : `stored in ${saved.path}`})\n`);
+    await this.out(`Login Succeeded (${saved.where === 'keychain' ? 'stored in the OS keychain' : `stored in ${saved.path}`})\n`);
   }
 }

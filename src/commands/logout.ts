@@ -9,6 +9,6 @@ export default class Logout extends BaseCommand {
     const { args } = await this.parse(Logout);
     const { logout } = await import('../registry/index.js');
     const removed = await logout(args.registry, { appName: 'compat', keychainService: 'compat' });
-    process.stdout.write(removed ? `Removed the credential for ${args.registry}\n` : `No credential stored for ${args.registry}\n`);
+    await this.out(removed ? `Removed the credential for ${args.registry}\n` : `No credential stored for ${args.registry}\n`);
   }
 }

@@ -21,8 +21,8 @@ export default class Pull extends BaseCommand {
     try {
       const r = await pullToStore(args.reference, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, outDir: flags.output });
       bars.stop();
-      if (flags.json) this.printJson({ reference: args.reference, digest: r.descriptor.digest, store: r.store.name, fromStore: r.fromStore, files: r.files });
-      else process.stdout.write(`Pulled ${args.reference}${r.fromStore ? ' (from the store)' : ''}\nDigest: ${r.descriptor.digest}\n${r.files.map((f) => `Wrote ${f}\n`).join('')}`);
+      if (flags.json) await this.printJson({ reference: args.reference, digest: r.descriptor.digest, store: r.store.name, fromStore: r.fromStore, files: r.files });
+      else await this.out(`Pulled ${args.reference}${r.fromStore ? ' (from the store)' : ''}\nDigest: ${r.descriptor.digest}\n${r.files.map((f) => `Wrote ${f}\n`).join('')}`);
     } finally {
       bars.stop();
     }

@@ -33,8 +33,8 @@ export default class Push extends BaseCommand {
     try {
       const r = await pushFiles(args.reference, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, artifactType: flags['artifact-type'], annotations });
       bars.stop();
-      if (flags.json) this.printJson({ reference: r.reference, digest: r.descriptor.digest, mediaType: r.descriptor.mediaType, size: r.descriptor.size, kind: r.kind });
-      else process.stdout.write(`Pushed ${r.reference}\nDigest: ${r.descriptor.digest}\n`);
+      if (flags.json) await this.printJson({ reference: r.reference, digest: r.descriptor.digest, mediaType: r.descriptor.mediaType, size: r.descriptor.size, kind: r.kind });
+      else await this.out(`Pushed ${r.reference}\nDigest: ${r.descriptor.digest}\n`);
     } finally {
       bars.stop();
     }

@@ -9,6 +9,8 @@ export class FormatError extends Error {
     readonly file: string,
     readonly kind: FormatErrorKind,
     detail: string,
+    /** The system's error code when a file system call failed (EACCES, EIO…). */
+    readonly code?: string,
   ) {
     super(`${file}: ${detail}`);
     this.name = 'FormatError';
@@ -48,7 +50,7 @@ export class FileReader {
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw new FormatError(path, 'is-directory', 'is a directory, expected a file');
-      if (!st.isFile()) throw new FormatError(path, 'unreadable', 'is not a regular file (a FIFO, socket or device)');
+      if (!st.isFile()) throw new FormatError(path, 'unreadable', `is a ${fileTypeName(st)}, not a regular file`);
       return new FileReader(path, fd, st.size);
     } catch (e) {
       closeSync(fd);
@@ -110,19 +112,30 @@ export class FileReader {
   }
 }
 
+/** What a file that is not a regular file is, in `ls -l` words. */
+export function fileTypeName(st: { isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean; isDirectory(): boolean; isSymbolicLink(): boolean }): string {
+  if (st.isFIFO()) return 'FIFO';
+  if (st.isSocket()) return 'socket';
+  if (st.isCharacterDevice()) return 'character device';
+  if (st.isBlockDevice()) return 'block device';
+  if (st.isDirectory()) return 'directory';
+  if (st.isSymbolicLink()) return 'symbolic link';
+  return 'special file';
+}
+
 export function fileSystemError(path: string, e: unknown): FormatError {
   const code = (e as NodeJS.ErrnoException)?.code;
   switch (code) {
     case 'ENOENT':
-      return new FormatError(path, 'not-found', 'no such file (or a dangling symbolic link)');
+      return new FormatError(path, 'not-found', 'no such file (or a dangling symbolic link)', code);
     case 'EACCES':
     case 'EPERM':
-      return new FormatError(path, 'unreadable', 'permission denied');
+      return new FormatError(path, 'unreadable', 'permission denied', code);
     case 'EISDIR':
-      return new FormatError(path, 'is-directory', 'is a directory, expected a file');
+      return new FormatError(path, 'is-directory', 'is a directory, expected a file', code);
     case 'ELOOP':
-      return new FormatError(path, 'unreadable', 'too many levels of symbolic links');
+      return new FormatError(path, 'unreadable', 'too many levels of symbolic links', code);
     default:
-      return new FormatError(path, 'unreadable', (e as Error)?.message ?? String(e));
+      return new FormatError(path, 'unreadable', (e as Error)?.message ?? String(e), code);
   }
 }

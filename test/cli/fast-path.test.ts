@@ -25,6 +25,9 @@ describe('fast path and oclif give the same answers', () => {
     ['deps a text file', (d) => ['deps', join(d, 'text.txt')]],
     ['gen to stdout', () => ['gen', '--name', 'fixed', '/usr/bin/xz']],
     ['gen a text file', (d) => ['gen', join(d, 'text.txt')]],
+    ['check a character device', () => ['check', '/dev/zero']],
+    ['check an ELF file', () => ['check', '/usr/bin/xz']],
+    ['gen -o where no directory can be made', () => ['gen', '/usr/bin/xz', '-o', '/proc/nope/x.json']],
   ];
 
   it.each(cases)('%s', (_name, args) => {

@@ -31,6 +31,6 @@ export default class HostLabels extends BaseCommand {
     const text = renderFeatureFile(results, { now, expiresAt });
     if (!flags['dry-run']) writeFeatureFile(flags.file, text);
     if (flags.json) return this.printJson({ file: flags['dry-run'] ? null : flags.file, expires: expiresAt?.toISOString() ?? null, labels: results });
-    process.stdout.write(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
+    await this.out(flags['dry-run'] ? text : `${results.map((r) => `${r.label}=${r.compatible}`).join('\n')}\n-> ${flags.file}\n`);
   }
 }

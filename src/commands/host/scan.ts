@@ -14,6 +14,9 @@ export default class HostScan extends BaseCommand {
     const { scanHost, saveIndex, defaultIndexFile } = await import('../../host/host-index.js');
     const t0 = performance.now();
     const index = scanHost({ extraDirs: flags.path });
+    const { extraDirFindings } = await import('../../host/scan-findings.js');
+    const { warn } = await import('../../cli/errors.js');
+    for (const f of extraDirFindings(index)) warn(`${f.dir}: ${f.problem}`);
     const file = defaultIndexFile();
     saveIndex(index, file);
     const ms = performance.now() - t0;
@@ -27,9 +30,9 @@ export default class HostScan extends BaseCommand {
       hwcaps: index.hwcaps,
       milliseconds: Math.round(ms),
     };
-    if (flags.json) this.printJson(summary);
+    if (flags.json) await this.printJson(summary);
     else
-      process.stdout.write(
+      await this.out(
         `indexed ${summary.libraries} libraries in ${summary.directories} directories (ld.so.cache: ${summary.cacheEntries} entries${index.glibc ? `, ${index.glibc}` : ''}) in ${summary.milliseconds} ms\n-> ${file}\n`,
       );
   }

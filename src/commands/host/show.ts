@@ -27,6 +27,6 @@ export default class HostShow extends BaseCommand {
     for (const [soname, cands] of Object.entries(pick)) {
       for (const c of cands) out.push(`${soname} (${c.machine}, ${c.class}-bit) => ${c.path}${args.soname && c.versions.length ? `\n    versions: ${c.versions.join(' ')}` : ''}`);
     }
-    process.stdout.write(`${out.join('\n')}\n`);
+    await this.out(`${out.join('\n')}\n`);
   }
 }
