@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VerifyStream, assertDigest, isDigest, splitDigest, verifyBytes } from './digest.js';
 import { RegistryError, isRegistryError } from './errors.js';
-import { abandoned, assertRegularIfPresent, hashFile, lockFile, openRegular, readRegular, writeAtomic, writeIfMissing } from './layout-files.js';
+import { abandoned, assertRegularIfPresent, hashFile, lockFile, makeLayoutDirs, openRegular, readRegular, writeAtomic, writeIfMissing } from './layout-files.js';
 import { detectManifestType, manifestChildren, parseManifest, referrerDescriptor, stripDescriptor } from './manifest.js';
 import { Annotation, MAX_MANIFEST_BYTES, MediaType, isManifestType } from './media-types.js';
 import type { Descriptor, FetchOptions, ImageIndex, PushOptions, Target } from './target.js';
@@ -73,7 +73,7 @@ export class OciLayout implements Target {
 
   init(): Promise<void> {
     this.initialized ??= (async () => {
-      await fs.mkdir(join(this.root, 'blobs', 'sha256'), { recursive: true });
+      await makeLayoutDirs(join(this.root, 'blobs', 'sha256'));
       await writeIfMissing(join(this.root, LAYOUT_FILE), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
       await writeIfMissing(join(this.root, INDEX_FILE), JSON.stringify({ schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] }));
     })();
@@ -124,6 +124,8 @@ export class OciLayout implements Target {
     }
     const src = handle.createReadStream();
     src.on('error', (e) => verify.destroy(e));
+    // A reader that stops early destroys `verify`; pipe() would leave the file open until GC.
+    verify.once('close', () => src.destroy());
     return src.pipe(verify);
   }
 

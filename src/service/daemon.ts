@@ -14,13 +14,18 @@ export interface DaemonOptions extends ServeOptions {
 export async function runDaemon(opts: DaemonOptions): Promise<{ forced: boolean; checks: number; drained: number }> {
   const server = await CompatServer.start(opts);
   opts.onReady?.(server.address);
+  // One listener per signal for the daemon's whole life: a library that re-raises a signal when it
+  // thinks it is the last listener (signal-exit, under proper-lockfile) must never see a gap.
+  let received: NodeJS.Signals | undefined;
   const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
+    const onSignal = (sig: NodeJS.Signals) => {
+      if (received) return server.kill();
+      received = sig;
+      resolve(sig);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
   });
-  const again = () => server.kill();
-  process.once('SIGTERM', again);
-  process.once('SIGINT', again);
   opts.log?.(`${new Date().toISOString()} info ${signal} received`);
   const { forced } = await server.stop(opts.graceMs ?? DEFAULT_GRACE_MS);
   opts.log?.(`${new Date().toISOString()} info stopped after ${server.checks} check(s), ${server.drained} answered while draining${forced ? '; calls still open after the grace period were cut' : ''}`);
