@@ -191,3 +191,28 @@ export function abandoned(pid: number | undefined, mtimeMs: number, now = Date.n
   if (pid !== undefined) return processGone(pid);
   return now - mtimeMs > ORPHAN_AGE_MS;
 }
+
+/**
+ * `mkdir -p` for a layout's directories, one component at a time: Node's recursive mkdir retries
+ * forever where a parent exists but refuses children with ENOENT (`/proc/nope`). Every failure here
+ * is final and names the directory.
+ */
+export async function makeLayoutDirs(path: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = path; ; p = dirname(p)) {
+    const st = await fs.stat(p).catch(() => undefined);
+    if (st?.isDirectory()) break;
+    if (st) throw new RegistryError('LAYOUT', `${p}: exists and is not a directory`);
+    missing.unshift(p);
+    if (dirname(p) === p) break;
+  }
+  for (const p of missing) {
+    try {
+      await fs.mkdir(p);
+    } catch (e) {
+      const err = e as NodeJS.ErrnoException;
+      if (err.code === 'EEXIST' && (await fs.stat(p).catch(() => undefined))?.isDirectory()) continue;
+      throw new RegistryError('LAYOUT', `${p}: cannot create directory (${err.code ?? err.message})`);
+    }
+  }
+}

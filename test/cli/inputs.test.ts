@@ -91,4 +91,9 @@ describe('output directories that cannot exist', () => {
     expectOneLine(run(['gen', '/usr/bin/xz', '-o', '/proc/nope/x.json'], extra), '/proc/nope: cannot create directory');
     expect(existsSync('/proc/nope')).toBe(false);
   });
+
+  it('push --oci-layout /proc/nope/layout:tag exits 2 at once', () => {
+    writeFileSync(join(dir, 'note.txt'), 'hello\n');
+    expectOneLine(run(['push', '--oci-layout', '/proc/nope/layout:t', join(dir, 'note.txt')]), '/proc/nope: cannot create directory');
+  });
 });
