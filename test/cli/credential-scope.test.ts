@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { compatAsync, tempDir } from '../helpers/fixtures.js';
+import { compatAsync, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { type FakeServer, startFakeServer } from '../helpers/registry-fault.js';
 
 const PASSWORD = 'cli-s3cret';
@@ -16,15 +16,7 @@ const servers: FakeServer[] = [];
 
 beforeAll(() => {
   dir = tempDir('compat-cred-scope-');
-  env = {
-    HOME: join(dir, 'home'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    DOCKER_CONFIG: join(dir, 'docker'),
-    REGISTRY_AUTH_FILE: join(dir, 'no-auth.json'),
-    DBUS_SESSION_BUS_ADDRESS: '',
-  };
+  env = isolatedEnv(dir, { HOME: join(dir, 'home') });
 });
 
 afterAll(async () => {

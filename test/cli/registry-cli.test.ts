@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, pushBytes, pushManifest, RemoteRepository } from '../../src/registry/index.js';
-import { compat, compatAsync, tempDir } from '../helpers/fixtures.js';
+import { compat, compatAsync, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { startFakeServer, type FakeServer } from '../helpers/registry-fault.js';
 import { makeCertificate, makeHtpasswd, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -27,14 +27,7 @@ beforeAll(async () => {
   reg = await startRegistry();
   host = `${reg.host}`;
   dir = tempDir();
-  env = {
-    HOME: dir,
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    DOCKER_CONFIG: join(dir, 'docker'),
-    DBUS_SESSION_BUS_ADDRESS: '',
-  };
+  env = isolatedEnv(dir);
   const g = compat(['gen', '/usr/bin/xz', '-o', join(dir, 'xz.json')]);
   expect(g.status).toBe(0);
 });

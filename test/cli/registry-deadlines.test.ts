@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
-import { compat, compatAsync, tempDir } from '../helpers/fixtures.js';
+import { compat, compatAsync, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { startFakeServer, startTcpServer, trickle, type FakeServer, type TcpServer } from '../helpers/registry-fault.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -14,16 +14,10 @@ const plain = ['--plain-http'];
 
 beforeAll(() => {
   dir = tempDir();
-  env = {
-    HOME: dir,
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    DOCKER_CONFIG: join(dir, 'docker'),
-    DBUS_SESSION_BUS_ADDRESS: '',
+  env = isolatedEnv(dir, {
     // A bound on the heap: a listing that grows without end dies here instead of eating the machine.
     NODE_OPTIONS: '--max-old-space-size=192',
-  };
+  });
   expect(compat(['gen', '/usr/bin/xz', '-o', join(dir, 'xz.json')]).status).toBe(0);
 });
 afterEach(async () => {
@@ -43,12 +37,6 @@ async function fake(handler: (req: IncomingMessage, res: ServerResponse) => void
   return s;
 }
 
-function expectOneLineError(r: { status: number | null; stdout: string; stderr: string }, pattern: RegExp) {
-  expect(r.status).toBe(2);
-  expect(r.stderr.endsWith('\n')).toBe(true);
-  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
-  expect(r.stderr.trimEnd()).toMatch(pattern);
-}
 
 const sha = (b: Buffer) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 const EMPTY = 'sha256:44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a';

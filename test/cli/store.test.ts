@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManifest, EMPTY_DESCRIPTOR, EMPTY_JSON, MediaType, pushBytes, pushManifest, RemoteRepository } from '../../src/registry/index.js';
-import { tempDir, type RunResult } from '../helpers/fixtures.js';
+import { isolatedEnv, tempDir, type RunResult } from '../helpers/fixtures.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
 
 const BIN = join(import.meta.dirname, '..', '..', 'bin', 'run.js');
@@ -92,14 +92,7 @@ async function seedRegistry(repo: string, tags: string[]): Promise<void> {
 beforeAll(async () => {
   reg = await startRegistry();
   dir = tempDir('compat-store-test-');
-  env = {
-    HOME: dir,
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    DOCKER_CONFIG: join(dir, 'docker'),
-    DBUS_SESSION_BUS_ADDRESS: '',
-  };
+  env = isolatedEnv(dir);
   spec = join(dir, 'xz.json');
   expect((await cli(['gen', '/usr/bin/xz', '-o', spec])).status).toBe(0);
   // One index for every check below, so parallel checks do not each scan the node.

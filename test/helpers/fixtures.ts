@@ -1,3 +1,4 @@
+import { expect } from '@jest/globals';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,31 @@ export function tempDir(prefix = 'compat-test-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
   made.add(dir);
   return dir;
+}
+
+/**
+ * The environment of a CLI run that sees none of the machine's own state: store, caches,
+ * credentials (docker's, podman's, the keychain's) all live under `dir`.
+ */
+export function isolatedEnv(dir: string, extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    HOME: dir,
+    XDG_DATA_HOME: join(dir, 'data'),
+    XDG_CACHE_HOME: join(dir, 'cache'),
+    XDG_CONFIG_HOME: join(dir, 'config'),
+    DOCKER_CONFIG: join(dir, 'docker'),
+    REGISTRY_AUTH_FILE: join(dir, 'no-auth.json'),
+    DBUS_SESSION_BUS_ADDRESS: '',
+    ...extra,
+  };
+}
+
+/** A usage or input error as the contract has it: exit 2, exactly one line on stderr. */
+export function expectOneLineError(r: { status: number | null; stderr: string }, pattern: RegExp): void {
+  expect(r.status).toBe(2);
+  expect(r.stderr.endsWith('\n')).toBe(true);
+  expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+  expect(r.stderr.trimEnd()).toMatch(pattern);
 }
 
 export function removeTempDirs(): void {

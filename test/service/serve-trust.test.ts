@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkRemote } from '../../src/service/client.js';
-import { compat, tempDir } from '../helpers/fixtures.js';
+import { compat, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { type FakeServer, startFakeServer } from '../helpers/registry-fault.js';
 import { makeHtpasswd, startRegistry, type TestRegistry } from '../helpers/registry.js';
 import { ensureServeBuilt, type ServerProcess, spawnServer } from './server-process.js';
@@ -32,16 +32,7 @@ beforeAll(async () => {
   ensureServeBuilt();
   dir = tempDir('compat-serve-trust-');
   // Nothing of the machine's own credentials may take part: every store points into dir.
-  env = {
-    HOME: join(dir, 'home'),
-    XDG_CACHE_HOME: join(dir, 'cache'),
-    XDG_DATA_HOME: join(dir, 'data'),
-    XDG_CONFIG_HOME: join(dir, 'config'),
-    XDG_RUNTIME_DIR: join(dir, 'run'),
-    DOCKER_CONFIG: join(dir, 'docker'),
-    REGISTRY_AUTH_FILE: join(dir, 'no-auth.json'),
-    DBUS_SESSION_BUS_ADDRESS: '',
-  };
+  env = isolatedEnv(dir, { HOME: join(dir, 'home'), XDG_RUNTIME_DIR: join(dir, 'run') });
   specs = makeSpecs(env);
   reg = await startRegistry({ htpasswd: makeHtpasswd(dir, USER, PASSWORD) });
   writeFileSync(join(dir, 'xz.compat.json'), specs.compatible);
