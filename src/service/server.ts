@@ -242,11 +242,13 @@ export class CompatServer {
 
   private readonly handle = (call: grpc.ServerUnaryCall<CompatRequest, CompatResponse>, callback: grpc.sendUnaryData<CompatResponse>) => {
     this.inFlight++;
-    // A client that gave up (deadline, cancel, gone) no longer needs the registry fetch made for it.
-    const abandoned = new AbortController();
-    call.once('cancelled', () => abandoned.abort(new Error('the call was cancelled')));
+    const request = call.request ?? {};
+    // A client that gave up (deadline, cancel, gone) no longer needs the registry fetch made for it;
+    // a payload check has no such work, and skips the controller on the hot path.
+    const abandoned = request.uri ? new AbortController() : undefined;
+    if (abandoned) call.once('cancelled', () => abandoned.abort(new Error('the call was cancelled')));
     this.checker
-      .check(call.request ?? {}, abandoned.signal)
+      .check(request, abandoned?.signal)
       .then((o) => {
         this.checks++;
         callback(null, { status: o.status, compatible: o.compatible, payload: o.payload });
