@@ -68,7 +68,9 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     class: b.class,
     endian: b.endian ?? 'little',
     osabi: 0,
-    type: b.type === 'executable' ? 'exec' : 'dyn',
+    // The spec does not record e_type: a shared library with PT_INTERP (libc.so.6) is listed as an
+    // executable yet loads as a library, so the loader's ET_EXEC/PIE refusal cannot be judged here.
+    type: 'dyn',
     machine: machineNumber(b.machine) ?? -1,
     interpreter: b.interpreter,
     dynamic: b.linkage === 'dynamic',
