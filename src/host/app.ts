@@ -22,6 +22,9 @@ export interface AppBinary {
   rpath?: string[];
   runpath?: string[];
   nodeflib?: boolean;
+  /** DT_FILTER filtees (each must load) and DT_AUXILIARY ones (optional). */
+  filters?: string[];
+  auxiliary?: string[];
   /** Versions this binary defines (for libraries that travel with the application). */
   defines?: string[];
   /** Paths (inside the tree) of the libraries it loads from the application itself. */
@@ -48,6 +51,8 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
     ...(elf.rpath && !elf.runpath ? { rpath: elf.rpath } : {}),
     ...(elf.runpath ? { runpath: elf.runpath } : {}),
     ...(elf.flags1 & DF_1_NODEFLIB ? { nodeflib: true } : {}),
+    ...(elf.filters ? { filters: elf.filters } : {}),
+    ...(elf.auxiliary ? { auxiliary: elf.auxiliary } : {}),
     ...(elf.verdef.length ? { defines: elf.verdef } : {}),
     ...(bundled.length ? { bundled } : {}),
   };
@@ -79,6 +84,8 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     rpath: b.rpath,
     runpath: b.runpath,
     flags1: b.nodeflib ? DF_1_NODEFLIB : 0,
+    ...(b.filters ? { filters: b.filters } : {}),
+    ...(b.auxiliary ? { auxiliary: b.auxiliary } : {}),
     verneed,
     verdef: b.defines ?? [],
   };

@@ -422,7 +422,10 @@ class GraphResolver {
       // `_dl_map_object_from_fd`: the file is already loaded under another name; that name is added.
       this.names[same]!.add(name);
       this.res.edges.push({ from, name, to: same });
-      if (search) search.result = 'loaded';
+      if (search) {
+        search.result = 'loaded';
+        search.path = this.res.objects[same]!.path;
+      }
       return undefined;
     }
     const depth = this.res.objects[from]!.depth + 1;
@@ -450,7 +453,8 @@ class GraphResolver {
     this.note(path, via, v.outcome, v.outcome === 'stop' ? v.message : undefined);
     if (v.outcome === 'accepted') return { path, via, opened: r as Extract<OpenResult, { ok: true }> };
     if (v.outcome === 'stop') {
-      nf.error = v.message;
+      // As the loader's message does, name the file that stopped it.
+      nf.error = v.message.includes(path) ? v.message : `${path}: ${v.message}`;
       return 'stop';
     }
     if (v.outcome !== 'missing') nf.wrong.push(path);
