@@ -1,4 +1,4 @@
-import { readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ElfInfo } from './elf.js';
 import { readElf } from './elf.js';
@@ -45,7 +45,8 @@ export function parsePreloadFile(text: string): string[] {
 
 /** The preload file's names, or none when it is absent or unreadable (the loader checks `access(R_OK)` first). */
 export function readPreloadFile(path: string | null): string[] {
-  if (path === null) return [];
+  // Usually absent: checking costs less than a failed read that throws (check is on a hot path).
+  if (path === null || !existsSync(path)) return [];
   try {
     return parsePreloadFile(readFileSync(path, 'latin1'));
   } catch {
