@@ -253,7 +253,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const roots = app.binaries.filter((b) => b.type === 'executable');
   for (const b of roots) run(b);
   // Libraries no executable loads (plugins, or a spec of a library alone) are checked on their own.
-  for (const b of app.binaries) if (b.type !== 'executable' && !reached.has(overlay.place(b.path))) run(b);
+  // A library reached under any of its names (a link) was loaded: it is one file.
+  const reachedUnderAnyName = (b: AppBinary) => [b.path, ...(b.aliases ?? [])].some((p) => reached.has(overlay.place(p)));
+  for (const b of app.binaries) if (b.type !== 'executable' && !reachedUnderAnyName(b)) run(b);
   report.compatible = reasons.length === 0;
   if (notes.length) report.notes = notes;
   return report;

@@ -24,6 +24,9 @@ export interface LoadedObject {
   loader: number;
   via: Via;
   depth: number;
+  /** What `$ORIGIN` means in this object's own tags: the directory of its real path for the
+   * executable, of the path it was opened by for a library (links not followed). */
+  origin?: string;
   tag?: LoadTag;
   /** The file's identity as the source reports it (device and inode on disk). */
   dev?: number;
@@ -336,6 +339,7 @@ class GraphResolver {
 
   private push(o: LoadedObject, origin: string, id?: string): number {
     const i = this.res.objects.length;
+    o.origin = origin;
     this.res.objects.push(o);
     this.names.push(new Set([o.name]));
     this.origins.push(origin);
