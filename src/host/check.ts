@@ -181,10 +181,11 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     } else if (b.linkage === 'static') {
       if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
     } else {
-      const key = `${machine}/${b.class}`;
+      const key = `${machine}/${b.class}/${b.interpreter ?? ''}`;
       let loader = loaders.get(key);
       if (!loader) {
-        const platform = loaderPlatform(machine, b.class, '/', machine === index.machine && b.class === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
+        const hwcaps = machine === index.machine && b.class === index.class ? index.hwcaps : [];
+        const platform = loaderPlatform(machine, b.class, '/', { hwcaps, ...(b.interpreter ? { interpreter: b.interpreter } : {}) });
         loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, b.class) }));
       }
       const { platform, lookup } = loader;

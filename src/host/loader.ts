@@ -80,11 +80,12 @@ export class DiskLoader {
     this.cache = opts.cache !== undefined ? opts.cache : loadCacheOrNull(opts.cachePath === undefined ? posix.join(this.root, 'etc/ld.so.cache') : opts.cachePath);
   }
 
-  platformFor(elf: Pick<ElfInfo, 'machine' | 'class'>): { platform: LoaderPlatform; lookup: Map<string, string> } {
-    const key = `${elf.machine}/${elf.class}`;
+  platformFor(elf: Pick<ElfInfo, 'machine' | 'class' | 'interpreter'>): { platform: LoaderPlatform; lookup: Map<string, string> } {
+    // Each loader has its own directories and $LIB: the one the binary names is read for them.
+    const key = `${elf.machine}/${elf.class}/${elf.interpreter ?? ''}`;
     let p = this.platforms.get(key);
     if (!p) {
-      const platform = loaderPlatform(elf.machine, elf.class, this.root);
+      const platform = loaderPlatform(elf.machine, elf.class, this.root, elf.interpreter ? { interpreter: elf.interpreter } : {});
       const lookup = this.cache ? cacheLookupTable(this.cache, cacheFlagsFor(elf.machine, elf.class), platform.hwcaps) : new Map<string, string>();
       p = { platform, lookup };
       this.platforms.set(key, p);

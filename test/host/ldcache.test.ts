@@ -15,7 +15,7 @@ const I386 = 0x003;
 
 /** `ldconfig -p`'s description of an entry's flags and hwcaps, as print_entry() in elf/cache.c prints it. */
 function describeEntry(e: CacheEntry): string {
-  const kind = { [X86_64]: 'libc6,x86-64', [I386]: 'libc6', 0x0a03: 'libc6,AArch 64' }[e.flags] ?? `flags 0x${e.flags.toString(16)}`;
+  const kind = { [X86_64]: 'libc6,x86-64', [I386]: 'libc6', 0x0001: 'ELF', 0x0803: 'libc6,x32', 0x0a03: 'libc6,AArch 64' }[e.flags] ?? `flags 0x${e.flags.toString(16)}`;
   if (e.hwcapsName !== undefined) return `${kind}, hwcap: "${e.hwcapsName}"`;
   if (e.hwcap !== 0n) return `${kind}, hwcap: 0x${e.hwcap.toString(16).padStart(16, '0')}`;
   return kind;
