@@ -1,7 +1,7 @@
 import { machineName } from '../host/elf.js';
 import { checkApp, type CheckReport } from '../host/check.js';
 import { type HostIndex, loadOrScan } from '../host/host-index.js';
-import { splitLibraryPath } from '../host/loader.js';
+import { splitLibraryPath, splitPreloadList } from '../host/loader.js';
 import { loaderPlatform } from '../host/platform.js';
 import type { LegacyPlatform } from './legacy.js';
 import { type CompatSpec, parseSpec, readSpecFile } from './spec.js';
@@ -11,7 +11,16 @@ export interface SpecCheckOptions {
   /** LD_LIBRARY_PATH as the application will run with it. */
   ldLibraryPath?: string;
   indexFile?: string;
+  /** LD_PRELOAD as the application will run with it. */
+  preload?: string;
+  /** The node's preload file (default /etc/ld.so.preload; null for none). */
+  preloadFile?: string | null;
+  /** Where the application will run (default: this process's working directory). */
+  cwd?: string;
 }
+
+/** What a check takes from the environment the application will run in. */
+export type RunEnvironment = Pick<SpecCheckOptions, 'preload' | 'preloadFile' | 'cwd'>;
 
 const legacyPlatforms = new WeakMap<HostIndex, LegacyPlatform>();
 
@@ -25,17 +34,22 @@ export function legacyPlatformOf(index: HostIndex): LegacyPlatform {
   return p;
 }
 
-export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string): CheckReport {
-  return checkApp(spec, index, { ldLibraryPath: splitLibraryPath(ldLibraryPath) });
+export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string, env: RunEnvironment = {}): CheckReport {
+  return checkApp(spec, index, {
+    ldLibraryPath: splitLibraryPath(ldLibraryPath),
+    ...(env.preload !== undefined ? { preload: splitPreloadList(env.preload) } : {}),
+    ...(env.preloadFile !== undefined ? { preloadFile: env.preloadFile } : {}),
+    ...(env.cwd !== undefined ? { cwd: env.cwd } : {}),
+  });
 }
 
-export function checkSpecText(text: string, source: string, index: HostIndex, ldLibraryPath?: string): { spec: CompatSpec; report: CheckReport } {
+export function checkSpecText(text: string, source: string, index: HostIndex, ldLibraryPath?: string, env: RunEnvironment = {}): { spec: CompatSpec; report: CheckReport } {
   const spec = parseSpec(text, source, { legacyPlatform: legacyPlatformOf(index) });
-  return { spec, report: checkSpec(spec, index, ldLibraryPath) };
+  return { spec, report: checkSpec(spec, index, ldLibraryPath, env) };
 }
 
 export function checkSpecFile(path: string, opts: SpecCheckOptions = {}): CheckReport {
   const { index } = loadOrScan({ extraDirs: opts.extraDirs, indexFile: opts.indexFile });
   const spec = readSpecFile(path, { legacyPlatform: legacyPlatformOf(index) });
-  return checkSpec(spec, index, opts.ldLibraryPath);
+  return checkSpec(spec, index, opts.ldLibraryPath, opts);
 }

@@ -205,7 +205,8 @@ function foundThroughOrigin(res: Resolution, i: number, loader: DiskLoader): boo
     const f = res.objects[l]!.facts;
     const list = o.via === 'runpath' ? f.runpath : f.runpath ? undefined : f.rpath;
     const { platform } = loader.platformFor(f);
-    const origin = posix.dirname(posix.resolve(res.objects[l]!.path));
+    // The resolver's own $ORIGIN for that object: a symlinked executable keeps its real directory.
+    const origin = res.objects[l]!.origin ?? posix.dirname(posix.resolve(res.objects[l]!.path));
     for (const el of list ?? []) {
       if (!/\$(\{ORIGIN\}|ORIGIN)/.test(el)) continue;
       const d = expandTokens(el, origin, platform);

@@ -1,3 +1,6 @@
+import { statSync } from 'node:fs';
+import { resolve as resolvePath } from 'node:path';
+import { FormatError } from '../host/file-reader.js';
 import { out, printJson } from './output.js';
 
 /**
@@ -36,18 +39,32 @@ export async function genAction(paths: string[], flags: GenFlags): Promise<numbe
   return 0;
 }
 
-export async function depsAction(binary: string, flags: { json?: boolean; root?: string }): Promise<number> {
+export async function depsAction(binary: string, flags: { json?: boolean; root?: string; cwd?: string }): Promise<number> {
   const { dependencyReport, renderTree } = await import('../host/deps.js');
-  const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH });
+  const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) });
   if (flags.json) await printJson(report);
   else await out(renderTree(report));
   return report.missing.length > 0 ? 1 : 0;
 }
 
 /** A check of a spec file on this node (no registry, no daemon). */
-export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[] }): Promise<number> {
+/** `--cwd DIR` as an absolute directory (where the application will run); it must exist. */
+export function workingDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const abs = resolvePath(dir);
+  let ok = false;
+  try {
+    ok = statSync(abs).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--cwd expects the directory the application will run in)');
+  return abs;
+}
+
+export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string }): Promise<number> {
   const { checkSpecFile } = await import('../artifact/check-spec.js');
-  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH });
+  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) });
   return printReport(spec, report, flags.json);
 }
 

@@ -18,6 +18,7 @@ export default class Check extends BaseCommand {
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
     server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    cwd: Flags.string({ description: 'The directory the application will run in: relative or empty LD_LIBRARY_PATH/RUNPATH entries and relative library names resolve against it (default: the current directory).' }),
   };
 
   async run(): Promise<void> {
@@ -33,8 +34,10 @@ export default class Check extends BaseCommand {
       const { checkSpecText } = await import('../artifact/check-spec.js');
       const { fetchSpecText } = await import('../artifact/fetch-spec.js');
       const { loadOrScan } = await import('../host/host-index.js');
+      const { workingDir } = await import('../cli/actions.js');
       const { text } = await fetchSpecText(args.spec, toRegistryFlags(flags));
-      code = await printReport(args.spec, checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, process.env.LD_LIBRARY_PATH).report, flags.json);
+      const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) };
+      code = await printReport(args.spec, checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, process.env.LD_LIBRARY_PATH, env).report, flags.json);
     } else code = await checkFileAction(args.spec, flags);
     if (code !== 0) return this.exit(code);
   }

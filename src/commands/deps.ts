@@ -9,6 +9,7 @@ export default class Deps extends BaseCommand {
   static flags = {
     json: Flags.boolean({ description: 'Print JSON: every library with soname and path.' }),
     root: Flags.string({ description: 'Resolve inside this root file system as if it were /.' }),
+    cwd: Flags.string({ description: 'The directory the program will run in (relative search entries resolve against it; default: the current directory).' }),
   };
 
   async run(): Promise<void> {

@@ -22,6 +22,9 @@ export interface AppBinary {
   rpath?: string[];
   runpath?: string[];
   nodeflib?: boolean;
+  /** DT_FILTER filtees (each must load) and DT_AUXILIARY ones (optional). */
+  filters?: string[];
+  auxiliary?: string[];
   /** Versions this binary defines (for libraries that travel with the application). */
   defines?: string[];
   /** Paths (inside the tree) of the libraries it loads from the application itself. */
@@ -48,6 +51,8 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
     ...(elf.rpath && !elf.runpath ? { rpath: elf.rpath } : {}),
     ...(elf.runpath ? { runpath: elf.runpath } : {}),
     ...(elf.flags1 & DF_1_NODEFLIB ? { nodeflib: true } : {}),
+    ...(elf.filters ? { filters: elf.filters } : {}),
+    ...(elf.auxiliary ? { auxiliary: elf.auxiliary } : {}),
     ...(elf.verdef.length ? { defines: elf.verdef } : {}),
     ...(bundled.length ? { bundled } : {}),
   };
@@ -68,7 +73,9 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     class: b.class,
     endian: b.endian ?? 'little',
     osabi: 0,
-    type: b.type === 'executable' ? 'exec' : 'dyn',
+    // The spec does not record e_type: a shared library with PT_INTERP (libc.so.6) is listed as an
+    // executable yet loads as a library, so the loader's ET_EXEC/PIE refusal cannot be judged here.
+    type: 'dyn',
     machine: machineNumber(b.machine) ?? -1,
     interpreter: b.interpreter,
     dynamic: b.linkage === 'dynamic',
@@ -77,6 +84,8 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     rpath: b.rpath,
     runpath: b.runpath,
     flags1: b.nodeflib ? DF_1_NODEFLIB : 0,
+    ...(b.filters ? { filters: b.filters } : {}),
+    ...(b.auxiliary ? { auxiliary: b.auxiliary } : {}),
     verneed,
     verdef: b.defines ?? [],
   };

@@ -4,6 +4,7 @@ import { type AppBinary, factsOfApp } from './app.js';
 import { machineName, machineNumber } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
+import { readPreloadFile } from './loader.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 
@@ -25,9 +26,18 @@ export interface ResolvedLibrary {
   from: 'application' | 'host' | 'none';
 }
 
+/** Something the verdict depends on besides the node's libraries; it does not change `compatible`. */
+export interface Note {
+  class: 'environment';
+  binary: string;
+  message: string;
+}
+
 export interface CheckReport {
   compatible: boolean;
   reasons: Reason[];
+  /** The working directory or preloads the verdict depends on (absent when there are none). */
+  notes?: Note[];
   binaries: Array<{ path: string; compatible: boolean; libraries: ResolvedLibrary[] }>;
   host: { machine: string; class: 32 | 64; glibc?: string; fingerprint: string };
 }
@@ -40,6 +50,12 @@ export interface CheckInput {
 export interface CheckOptions {
   /** LD_LIBRARY_PATH entries as the application will run with them. */
   ldLibraryPath?: string[];
+  /** LD_PRELOAD entries as the application will run with them. */
+  preload?: string[];
+  /** The node's preload file; default `/etc/ld.so.preload`, null for none. */
+  preloadFile?: string | null;
+  /** The directory the application will run in (default: this process's). */
+  cwd?: string;
 }
 
 const APP_MOUNT = '/.compat-app';
@@ -141,6 +157,16 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   };
   const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
+  const cwd = opts.cwd ?? process.cwd();
+  const preloadFile = opts.preloadFile === undefined ? '/etc/ld.so.preload' : opts.preloadFile;
+  const preload = [...(opts.preload ?? []).map((name) => ({ name, from: 'LD_PRELOAD' })), ...readPreloadFile(preloadFile).map((name) => ({ name, from: preloadFile! }))];
+  const notes: Note[] = [];
+  const noteSeen = new Set<string>();
+  const note = (binary: string, message: string) => {
+    if (noteSeen.has(message)) return;
+    noteSeen.add(message);
+    notes.push({ class: 'environment', binary, message });
+  };
 
   const run = (b: AppBinary) => {
     const before = reasons.length;
@@ -155,10 +181,11 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     } else if (b.linkage === 'static') {
       if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
     } else {
-      const key = `${machine}/${b.class}`;
+      const key = `${machine}/${b.class}/${b.interpreter ?? ''}`;
       let loader = loaders.get(key);
       if (!loader) {
-        const platform = loaderPlatform(machine, b.class, '/', machine === index.machine && b.class === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
+        const hwcaps = machine === index.machine && b.class === index.class ? index.hwcaps : [];
+        const platform = loaderPlatform(machine, b.class, '/', { hwcaps, ...(b.interpreter ? { interpreter: b.interpreter } : {}) });
         loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, b.class) }));
       }
       const { platform, lookup } = loader;
@@ -167,7 +194,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
         platform,
         cacheLookup: (s) => lookup.get(s),
         ldLibraryPath: opts.ldLibraryPath,
-        cwd: overlay.place('.'),
+        preload,
+        cwd,
       });
       if (res.interpreterProblem && b.type === 'executable') {
         if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit) and has no ${b.machine} loader` });
@@ -178,7 +206,26 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     report.binaries.push({ path: b.path, compatible: reasons.length === before, libraries });
   };
 
+  /** What the verdict depends on besides the node: the working directory, preloads the loader ignores. */
+  const environment = (b: AppBinary, res: Resolution) => {
+    const groups = new Map<string, { by: string; source: string; names: string[] }>();
+    for (const u of res.cwdUses) {
+      const by = overlay.show(res.objects[u.object]!.path);
+      const key = `${by}\0${u.source}`;
+      const g = groups.get(key) ?? { by, source: u.source, names: [] };
+      if (!g.names.includes(u.name)) g.names.push(u.name);
+      groups.set(key, g);
+    }
+    for (const g of groups.values()) {
+      const what = g.source === 'path' ? 'a relative library path' : `a relative or empty ${g.source} entry`;
+      const whose = g.by === b.path ? '' : ` of ${g.by}`;
+      note(b.path, `${b.path}: ${what}${whose} is searched for ${g.names.join(', ')}: the verdict depends on the working directory (${cwd}; --cwd sets it)`);
+    }
+    for (const p of res.ignoredPreloads) note(b.path, `${b.path}: ${p.name} from ${p.from} cannot be preloaded (${p.message}): the loader ignores it`);
+  };
+
   const collect = (b: AppBinary, res: Resolution, libraries: ResolvedLibrary[]) => {
+    environment(b, res);
     res.objects.forEach((o, i) => {
       if (i === 0 || o.via === 'interpreter') return;
       reached.add(posix.normalize(o.path));
@@ -207,8 +254,11 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const roots = app.binaries.filter((b) => b.type === 'executable');
   for (const b of roots) run(b);
   // Libraries no executable loads (plugins, or a spec of a library alone) are checked on their own.
-  for (const b of app.binaries) if (b.type !== 'executable' && !reached.has(overlay.place(b.path))) run(b);
+  // A library reached under any of its names (a link) was loaded: it is one file.
+  const reachedUnderAnyName = (b: AppBinary) => [b.path, ...(b.aliases ?? [])].some((p) => reached.has(overlay.place(p)));
+  for (const b of app.binaries) if (b.type !== 'executable' && !reachedUnderAnyName(b)) run(b);
   report.compatible = reasons.length === 0;
+  if (notes.length) report.notes = notes;
   return report;
 }
 

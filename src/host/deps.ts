@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { machineName, probeFile } from './elf.js';
 import { FormatError } from './file-reader.js';
 import { DiskLoader, splitLibraryPath } from './loader.js';
+import type { LoadTrace } from './load-trace.js';
 import type { Resolution, Via } from './resolve.js';
 
 export interface DependencyReport {
@@ -14,12 +15,30 @@ export interface DependencyReport {
   libraries: Array<{ soname: string; path: string; via: Via; neededBy: string; depth: number }>;
   missing: Array<{ soname: string; neededBy: string; wrongClass?: string[]; error?: string }>;
   interpreterProblem?: string;
+  /** Preloads (LD_PRELOAD, ld.so.preload) the loader would report and ignore. */
+  ignoredPreloads?: Array<{ name: string; from: string; message: string }>;
+  /** Searches that depend on the working directory the program runs in. */
+  dependsOnCwd?: Array<{ name: string; neededBy: string; source: string }>;
+  /** Every object and every search with its candidates, in rtld-audit's terms. */
+  trace?: LoadTrace;
   /** Internal: the resolution, for the tree view. */
   resolution?: Resolution;
 }
 
-export function dependencyReport(path: string, opts: { root?: string; ldLibraryPath?: string } = {}): DependencyReport {
-  const loader = new DiskLoader({ root: opts.root, ldLibraryPath: splitLibraryPath(opts.ldLibraryPath) });
+export interface DependencyOptions {
+  root?: string;
+  ldLibraryPath?: string;
+  /** LD_PRELOAD as the program would run with it. */
+  preload?: string;
+  /** The preload file (host path); default `<root>/etc/ld.so.preload`, null for none. */
+  preloadFile?: string | null;
+  /** Where the program runs (default: this process's working directory). */
+  cwd?: string;
+}
+
+export function dependencyReport(path: string, opts: DependencyOptions = {}): DependencyReport {
+  const preloadFile = opts.preloadFile !== undefined ? opts.preloadFile : posix.join(opts.root ? posix.resolve(opts.root) : '/', 'etc/ld.so.preload');
+  const loader = new DiskLoader({ root: opts.root, ldLibraryPath: splitLibraryPath(opts.ldLibraryPath), preload: opts.preload, preloadFile, cwd: opts.cwd, trace: true });
   const inner = opts.root ? `/${posix.relative(posix.resolve(opts.root), posix.resolve(opts.root, path.replace(/^\//, '')))}` : path;
   const kind = probeFile(opts.root ? posix.join(loader.root, inner) : path);
   if (kind.kind === 'other') throw new FormatError(path, 'not-elf', 'not an ELF file');
@@ -40,7 +59,17 @@ export function dependencyReport(path: string, opts: { root?: string; ldLibraryP
       depth: o.depth,
     }));
   const missing = res.missing.map((m) => ({ soname: m.name, neededBy: res.objects[m.requestedBy]!.path, ...(m.wrongClass.length ? { wrongClass: m.wrongClass } : {}), ...(m.error ? { error: m.error } : {}) }));
-  const report: DependencyReport = { ...base, linkage: 'dynamic', libraries, missing, ...(res.interpreterProblem ? { interpreterProblem: res.interpreterProblem } : {}) };
+  const cwdUses = res.cwdUses.map((u) => ({ name: u.name, neededBy: res.objects[u.object]!.path, source: u.source }));
+  const report: DependencyReport = {
+    ...base,
+    linkage: 'dynamic',
+    libraries,
+    missing,
+    ...(res.interpreterProblem ? { interpreterProblem: res.interpreterProblem } : {}),
+    ...(res.ignoredPreloads.length ? { ignoredPreloads: res.ignoredPreloads } : {}),
+    ...(cwdUses.length ? { dependsOnCwd: cwdUses } : {}),
+    ...(res.trace ? { trace: res.trace } : {}),
+  };
   Object.defineProperty(report, 'resolution', { value: res, enumerable: false });
   return report;
 }

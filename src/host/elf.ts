@@ -21,6 +21,11 @@ export interface ElfInfo {
   class: ElfClass;
   endian: Endian;
   osabi: number;
+  /** EI_ABIVERSION: which ABI revision of `osabi` the object needs (`open_verify` checks it). */
+  abiversion?: number;
+  /** EI_VERSION and e_version: both must be EV_CURRENT (1) for the loader. */
+  identVersion?: number;
+  version?: number;
   type: 'rel' | 'exec' | 'dyn' | 'core' | 'other';
   machine: number;
   /** PT_INTERP, when present: the program interpreter (dynamic loader) path. */
@@ -34,6 +39,10 @@ export interface ElfInfo {
   /** DT_RUNPATH entries, split on ':' but not yet expanded. */
   runpath?: string[];
   flags1: number;
+  /** DT_FILTER names: a standard filter's filtees, each of which must load. */
+  filters?: string[];
+  /** DT_AUXILIARY names: optional filtees, ignored when they cannot be loaded. */
+  auxiliary?: string[];
   /** Versions this object needs, by library (`.gnu.version_r`). */
   verneed: LibraryNeed[];
   /** Versions this object defines (`.gnu.version_d`), the base (soname) entry excluded. */
@@ -41,6 +50,8 @@ export interface ElfInfo {
 }
 
 export const DF_1_NODEFLIB = 0x800;
+/** A position-independent executable: the loader refuses to load it as a library. */
+export const DF_1_PIE = 0x08000000;
 export const VER_FLG_BASE = 0x1;
 export const VER_FLG_WEAK = 0x2;
 
@@ -57,6 +68,8 @@ const DT = {
   RPATH: 15,
   RUNPATH: 29,
   FLAGS_1: 0x6ffffffb,
+  AUXILIARY: 0x7ffffffd,
+  FILTER: 0x7fffffff,
   VERDEF: 0x6ffffffc,
   VERDEFNUM: 0x6ffffffd,
   VERNEED: 0x6ffffffe,
@@ -196,6 +209,9 @@ function parse(r: FileReader): ElfInfo {
     class: is64 ? 64 : 32,
     endian: le ? 'little' : 'big',
     osabi: ident[7]!,
+    abiversion: ident[8]!,
+    identVersion: ident[6]!,
+    version: u32(eh, 20),
     type: (['other', 'rel', 'exec', 'dyn', 'core'] as const)[etype <= 4 ? etype : 0]!,
     machine,
     dynamic: false,
@@ -242,7 +258,7 @@ function parse(r: FileReader): ElfInfo {
 
   const strtabAddr = first(DT.STRTAB);
   const strsz = first(DT.STRSZ);
-  const hasStrings = entries.some(([t]) => t === DT.NEEDED || t === DT.SONAME || t === DT.RPATH || t === DT.RUNPATH) || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
+  const hasStrings = entries.some(([t]) => t === DT.NEEDED || t === DT.SONAME || t === DT.RPATH || t === DT.RUNPATH || t === DT.FILTER || t === DT.AUXILIARY) || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
   let strtab: Buffer = Buffer.alloc(0);
   if (hasStrings) {
     if (strtabAddr === undefined || strsz === undefined) throw new FormatError(path, 'corrupt', 'dynamic section has no string table (DT_STRTAB/DT_STRSZ)');
@@ -271,6 +287,12 @@ function parse(r: FileReader): ElfInfo {
         break;
       case DT.FLAGS_1:
         info.flags1 = val;
+        break;
+      case DT.FILTER:
+        (info.filters ??= []).push(str(val, 'DT_FILTER'));
+        break;
+      case DT.AUXILIARY:
+        (info.auxiliary ??= []).push(str(val, 'DT_AUXILIARY'));
         break;
     }
   }

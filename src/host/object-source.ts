@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, readlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import type { ElfInfo } from './elf.js';
 import { readElf } from './elf.js';
@@ -7,7 +7,11 @@ import { FormatError } from './file-reader.js';
 /** What the loader learns about a file when it opens one: everything of ElfInfo but where it was read. */
 export type ObjectFacts = Omit<ElfInfo, 'path'>;
 
-export type OpenResult = { ok: true; facts: ObjectFacts } | { ok: false; missing: true } | { ok: false; missing: false; message: string };
+/**
+ * What opening a candidate gives. `id` identifies the file itself (`_dl_file_id`: device and inode
+ * on a real file system) so one file reached under two names is loaded once.
+ */
+export type OpenResult = { ok: true; facts: ObjectFacts; id?: string; dev?: number; ino?: number } | { ok: false; missing: true } | { ok: false; missing: false; message: string };
 
 /**
  * Where the resolver looks for objects. The disk is one source; a host index plus an application's
@@ -63,10 +67,14 @@ export class DiskSource implements ObjectSource {
 
 function openOnDisk(hostPath: string): OpenResult {
   try {
-    return { ok: true, facts: factsOf(readElf(hostPath)) };
+    const facts = factsOf(readElf(hostPath));
+    const st = statSync(hostPath);
+    return { ok: true, facts, id: `${st.dev}:${st.ino}`, dev: st.dev, ino: st.ino };
   } catch (e) {
     if (e instanceof FormatError) {
-      if (e.kind === 'not-found' || e.kind === 'is-directory') return MISSING;
+      if (e.kind === 'not-found') return MISSING;
+      // open(2) of a directory succeeds; the loader's read then fails and the load stops (open_verify).
+      if (e.kind === 'is-directory') return { ok: false, missing: false, message: `${hostPath}: cannot read file data: Is a directory` };
       return { ok: false, missing: false, message: e.message };
     }
     throw e;

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { resolveInRoot } from './object-source.js';
 
 /**
  * What the dynamic loader of one machine/class pair assumes about the system: its compiled-in
@@ -52,16 +53,93 @@ export function x86HwcapsFromCpuinfo(cpuinfo: string): string[] {
   return out;
 }
 
-let cpuHwcaps: string[] | undefined;
-function hostX86Hwcaps(): string[] {
-  if (!cpuHwcaps) {
+let cpuinfo: string | undefined;
+function hostCpuinfo(): string {
+  if (cpuinfo === undefined) {
     try {
-      cpuHwcaps = x86HwcapsFromCpuinfo(readFileSync('/proc/cpuinfo', 'latin1'));
+      cpuinfo = readFileSync('/proc/cpuinfo', 'latin1');
     } catch {
-      cpuHwcaps = [];
+      cpuinfo = '';
     }
   }
-  return cpuHwcaps;
+  return cpuinfo;
+}
+
+let cpuHwcaps: string[] | undefined;
+function hostX86Hwcaps(): string[] {
+  return (cpuHwcaps ??= x86HwcapsFromCpuinfo(hostCpuinfo()));
+}
+
+/**
+ * The legacy capability subdirectories (`_dl_important_hwcaps` before glibc-hwcaps, still tried by
+ * glibc 2.36): with and without a `tls/` prefix, every combination of the platform and important
+ * hwcap names, longest first, each once. i386 with SSE2: tls/i686/sse2, tls/i686, tls/sse2, tls,
+ * i686/sse2, i686, sse2; x86-64 (platform and hwcap both "x86_64"): tls/x86_64/x86_64, tls/x86_64,
+ * tls, x86_64/x86_64, x86_64. The directory itself ('') is not included.
+ */
+export function legacyHwcapSubdirs(names: readonly string[]): string[] {
+  const out: string[] = [];
+  const n = names.length;
+  for (const tls of [true, false]) {
+    for (let mask = (1 << n) - 1; mask >= 0; mask--) {
+      const parts = names.filter((_, i) => (mask & (1 << (n - 1 - i))) !== 0);
+      const sub = [...(tls ? ['tls'] : []), ...parts].join('/');
+      if (sub && !out.includes(sub)) out.push(sub);
+    }
+  }
+  return out;
+}
+
+/** The platform and important hwcap names the legacy subdirectories are made of, per loader. */
+function legacyNames(machine: number, cls: 32 | 64): string[] {
+  if (machine === 62 && cls === 64) return ['x86_64', 'x86_64'];
+  if (machine === 3 && cls === 32) return /^flags\s*:.*\bsse2\b/m.test(hostCpuinfo()) ? ['i686', 'sse2'] : ['i686'];
+  return [];
+}
+
+/**
+ * The compiled-in system directories of a glibc `ld.so` (`system_dirs` in elf/dl-load.c, what
+ * `ld.so --list-diagnostics` prints as path.system_dirs), read from the loader's file: a run of
+ * NUL-terminated absolute directory names ending in '/'. Never runs the loader.
+ */
+export function systemDirsInLoader(bytes: Buffer): string[] | undefined {
+  // Every glibc build ends the list with a /usr/lib… directory: find those, then read the whole
+  // NUL-separated run of "/…/" names around each (a byte search: the file is read once per loader).
+  const isDir = (x: string) => x.length > 1 && x.length < 256 && x.startsWith('/') && x.endsWith('/') && !/[^\x21-\x7e]/.test(x);
+  const strAt = (start: number) => bytes.toString('latin1', start, bytes.indexOf(0, start));
+  for (let i = bytes.indexOf('\0/usr/lib'); i >= 0; i = bytes.indexOf('\0/usr/lib', i + 1)) {
+    let start = i + 1;
+    // Walk back over the names before this one.
+    for (;;) {
+      const prevEnd = start - 1;
+      const prevStart = bytes.lastIndexOf(0, prevEnd - 1) + 1;
+      if (prevStart >= prevEnd || !isDir(bytes.toString('latin1', prevStart, prevEnd))) break;
+      start = prevStart;
+    }
+    const dirs: string[] = [];
+    for (let p = start; p < bytes.length && dirs.length < 16; ) {
+      const x = strAt(p);
+      if (!isDir(x)) break;
+      dirs.push(x);
+      p += x.length + 1;
+    }
+    if (dirs.length >= 2 && dirs.every((d) => /\blib/.test(d))) return dirs;
+  }
+  return undefined;
+}
+
+const loaderDirs = new Map<string, string[] | undefined>();
+function loaderDirsOf(hostPath: string): string[] | undefined {
+  if (!loaderDirs.has(hostPath)) {
+    let dirs: string[] | undefined;
+    try {
+      dirs = systemDirsInLoader(readFileSync(hostPath));
+    } catch {
+      dirs = undefined;
+    }
+    loaderDirs.set(hostPath, dirs);
+  }
+  return loaderDirs.get(hostPath);
 }
 
 /**
@@ -69,13 +147,20 @@ function hostX86Hwcaps(): string[] {
  * Debian-style multiarch directories are used when the tree has them, else the lib64 layout
  * of Red Hat-like systems.
  */
-export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: { hwcaps?: string[]; legacySubdirs?: boolean } = {}): LoaderPlatform {
+export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: { hwcaps?: string[]; legacySubdirs?: boolean; interpreter?: string } = {}): LoaderPlatform {
   const key = `${machine}/${cls}`;
   const triplet = LAYOUT.multiarch[key];
+  const interpreter = opts.interpreter ?? LAYOUT.interpreter[key];
+  // The loader that runs the binary knows its own directories: read them from its file.
+  const fromLoader = interpreter ? loaderDirsOf(root === '/' ? interpreter : resolveInRoot(root, interpreter)) : undefined;
   const multiarch = triplet !== undefined && existsSync(join(root, 'usr/lib', triplet));
   let lib: string;
   let defaultDirs: string[];
-  if (multiarch) {
+  if (fromLoader) {
+    defaultDirs = fromLoader.map((d) => d.replace(/\/+$/, ''));
+    // $LIB is the loader's own library directory (slibdir), the first of its system directories.
+    lib = defaultDirs[0]!.replace(/^\/+/, '');
+  } else if (multiarch) {
     lib = `lib/${triplet}`;
     defaultDirs = [`/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib', '/usr/lib'];
   } else if (cls === 64 && machine !== 183) {
@@ -89,8 +174,8 @@ export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: 
   const isX8664 = machine === 62 && cls === 64;
   const hwcaps = opts.hwcaps ?? (isX8664 ? hostX86Hwcaps() : []);
   const subdirs = hwcaps.map((h) => `glibc-hwcaps/${h}`);
-  // glibc up to 2.36 still tries the legacy hwcap subdirectories (AT_PLATFORM, tls, x86_64).
-  if (isX8664 && opts.legacySubdirs !== false) subdirs.push('tls/x86_64/x86_64', 'tls/x86_64', 'tls', 'x86_64/x86_64', 'x86_64');
+  // glibc up to 2.36 still tries the legacy hwcap subdirectories (AT_PLATFORM, tls, hwcap names).
+  if (opts.legacySubdirs !== false) subdirs.push(...legacyHwcapSubdirs(legacyNames(machine, cls)));
   subdirs.push('');
-  return { machine, class: cls, defaultDirs, lib, platform, subdirs, hwcaps, interpreter: LAYOUT.interpreter[key] };
+  return { machine, class: cls, defaultDirs, lib, platform, subdirs, hwcaps, interpreter };
 }
