@@ -35,6 +35,18 @@ export function cacheFlagsFor(machine: number, elfClass: 32 | 64): number | unde
   return undefined;
 }
 
+/** A plain ELF entry (`ldconfig -p` prints "ELF"), e.g. the 32-bit `ld-linux.so.2`. */
+export const FLAG_ELF = 0x0001;
+
+/**
+ * Whether a loader whose own cache ID is `id` takes an entry with `flags`: x86_64 and aarch64
+ * define `_dl_cache_check_flags` as an exact match; i386 keeps the generic
+ * `sysdeps/generic/ldconfig.h` one, which also takes plain ELF entries (`flags == 1`).
+ */
+export function cacheAccepts(id: number, flags: number): boolean {
+  return flags === id || (id === (FLAG_ELF_LIBC6 | FLAG_I386_LIB32) && flags === FLAG_ELF);
+}
+
 export function readLdCache(path: string): LdCache {
   const r = FileReader.open(path);
   try {
@@ -123,7 +135,7 @@ export function cacheLookupTable(cache: LdCache, flags: number | undefined, acti
   const best = new Map<string, { path: string; priority: number }>();
   if (flags === undefined) return new Map();
   for (const e of cache.entries) {
-    if (e.flags !== flags) continue;
+    if (!cacheAccepts(flags, e.flags)) continue;
     let priority = 0;
     if (e.hwcapsName !== undefined) {
       const i = activeHwcaps.indexOf(e.hwcapsName);

@@ -142,6 +142,12 @@ describe('readLdCache on caches the real ldconfig writes, with glibc-hwcaps subd
     expect(cacheLookupTable(cache, I386, []).size).toBe(0);
   });
 
+  it('the i386 loader also takes plain ELF entries (flags 1), as the generic _dl_cache_check_flags does; x86_64 does not', () => {
+    const cache = parseLdCache(buildLdCache({ entries: [{ flags: 0x0001, soname: 'ld-linux.so.2', path: '/lib32/ld-linux.so.2' }, { flags: I386, soname: 'libc.so.6', path: '/lib32/libc.so.6' }] }), 'synthetic');
+    expect([...cacheLookupTable(cache, cacheFlagsFor(3, 32), []).keys()].sort()).toEqual(['ld-linux.so.2', 'libc.so.6']);
+    expect(cacheLookupTable(cache, cacheFlagsFor(62, 64), []).size).toBe(0);
+  });
+
   it('the compat format (ldconfig -c compat) reads as the same entries and generator as the new format', () => {
     const compatFile = join(root, 'etc/compat.cache');
     expect(readFileSync(compatFile).toString('latin1', 0, 11)).toBe('ld.so-1.7.0');
