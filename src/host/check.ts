@@ -7,10 +7,31 @@ import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 
-export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-interpreter' | 'loader-error';
+export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-symbol' | 'missing-interpreter' | 'isa-level' | 'loader-error';
+
+/**
+ * What kind of problem a reason is, for a scheduler to act on: a soname missing, a symbol version
+ * or a symbol missing, only candidates of another machine or class, an x86 ISA level above the
+ * CPU's, a missing program or script interpreter, a candidate that stops the load, or a verdict
+ * that depends on where or with what preloads the program runs.
+ */
+export type ReasonClass = 'soname' | 'version' | 'symbol' | 'machine' | 'isa' | 'interpreter' | 'loader-error' | 'environment';
+
+/** The class a reason of each kind has unless its finder says otherwise (`environment`). */
+export const CLASS_OF_KIND: Readonly<Record<ReasonKind, ReasonClass>> = {
+  'missing-library': 'soname',
+  'wrong-architecture': 'machine',
+  'missing-version': 'version',
+  'missing-symbol': 'symbol',
+  'missing-interpreter': 'interpreter',
+  'isa-level': 'isa',
+  'loader-error': 'loader-error',
+};
 
 export interface Reason {
+  /** The finer name of the problem (kept for readers of the first reports). */
   kind: ReasonKind;
+  class: ReasonClass;
   /** The application binary (path inside the application) the problem stops. */
   binary: string;
   soname?: string;
@@ -125,7 +146,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const overlay = new AppOverlay(app.kind === 'rootfs' ? '' : APP_MOUNT, app.binaries, host);
   const reasons: Reason[] = [];
   const seen = new Set<string>();
-  const add = (r: Reason) => {
+  const add = (found: Omit<Reason, 'class'> & { class?: ReasonClass }) => {
+    const r: Reason = { ...found, class: found.class ?? CLASS_OF_KIND[found.kind] };
     const key = `${r.kind}\0${r.binary}\0${r.soname ?? ''}\0${r.version ?? ''}\0${r.message}`;
     if (!seen.has(key)) {
       seen.add(key);
