@@ -1,5 +1,6 @@
 import { DF_1_NODEFLIB, machineName, machineNumber } from './elf.js';
 import type { ElfInfo } from './elf.js';
+import { x86IsaMask, x86IsaNames } from './isa.js';
 import type { ObjectFacts } from './object-source.js';
 
 /**
@@ -26,6 +27,8 @@ export interface AppBinary {
   defines?: string[];
   /** Paths (inside the tree) of the libraries it loads from the application itself. */
   bundled?: string[];
+  /** x86: the ISA levels its GNU property note needs (`x86-64-v3`…); the loader refuses it on a lesser CPU. */
+  x86IsaNeeded?: string[];
 }
 
 export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]): AppBinary {
@@ -50,6 +53,7 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
     ...(elf.flags1 & DF_1_NODEFLIB ? { nodeflib: true } : {}),
     ...(elf.verdef.length ? { defines: elf.verdef } : {}),
     ...(bundled.length ? { bundled } : {}),
+    ...(elf.x86IsaNeeded ? { x86IsaNeeded: x86IsaNames(elf.x86IsaNeeded) } : {}),
   };
 }
 
@@ -79,5 +83,6 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     flags1: b.nodeflib ? DF_1_NODEFLIB : 0,
     verneed,
     verdef: b.defines ?? [],
+    ...(b.x86IsaNeeded?.length ? { x86IsaNeeded: x86IsaMask(b.x86IsaNeeded) } : {}),
   };
 }

@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { type AppBinary, factsOfApp } from './app.js';
 import { machineName, machineNumber } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
+import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
@@ -161,6 +162,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     binaries: [],
     host: { machine: hostMachine, class: index.class, fingerprint: index.fingerprint, ...(index.glibc ? { glibc: index.glibc } : {}) },
   };
+  const isaLevel = index.x86IsaLevel ?? (index.machine === 62 || index.machine === 3 ? hostX86IsaLevel() : undefined);
   const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
 
@@ -216,6 +218,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
         add({ kind: 'wrong-architecture', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} found only for another machine or class: ${what}` });
       } else add({ kind: 'missing-library', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} not found` });
     }
+    if (isaLevel !== undefined) isaProblems(b, res);
     for (const v of versionProblems(res)) {
       const provider = res.objects[v.provider]!;
       const by = overlay.show(res.objects[v.object]!.path);
@@ -224,6 +227,17 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       const has = top ? `has up to ${top}` : `defines ${provider.facts.verdef.slice(0, 8).join(', ')}${provider.facts.verdef.length > 8 ? ', …' : ''}`;
       add({ kind: 'missing-version', binary: b.path, soname: v.file, version: v.version, message: `${b.path}: ${v.version} needed${by === b.path ? '' : ` by ${by}`} from ${v.file}, ${overlay.show(provider.path)} ${has}` });
     }
+  };
+
+  /** After mapping, the loader refuses every object whose ISA needs the CPU lacks (`dl_isa_level_check`); ld.so itself is skipped. */
+  const isaProblems = (b: AppBinary, res: Resolution) => {
+    res.objects.forEach((o, i) => {
+      if (o.via === 'interpreter' || !x86IsaRefused(o.facts.x86IsaNeeded, isaLevel!)) return;
+      const shown = overlay.show(o.path);
+      const who = i === 0 ? b.path : `${b.path}: ${shown}`;
+      const has = x86IsaNames(isaLevel!).at(-1);
+      add({ kind: 'isa-level', binary: b.path, ...(i === 0 ? {} : { soname: o.name }), message: `${who}: CPU ISA level is lower than required (needs ${x86IsaNames(o.facts.x86IsaNeeded!).join(', ')}; this CPU has ${has ? `up to ${has}` : 'no x86-64 level'})` });
+    });
   };
 
   const roots = app.binaries.filter((b) => b.type === 'executable');
