@@ -31,7 +31,8 @@ export interface AppBinary {
   x86IsaNeeded?: string[];
 }
 
-export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]): AppBinary {
+/** `runnable`: the file has an execute bit; without one even a file with PT_INTERP is only ever loaded, never run. */
+export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[], runnable = true): AppBinary {
   const byFile = new Map(elf.verneed.map((n) => [n.file, n.versions]));
   const needed = elf.needed.map((soname) => {
     const vs = byFile.get(soname) ?? [];
@@ -40,7 +41,7 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
   });
   return {
     path,
-    type: elf.interpreter || elf.type === 'exec' ? 'executable' : 'library',
+    type: runnable && (elf.interpreter || elf.type === 'exec') ? 'executable' : 'library',
     linkage: elf.dynamic ? 'dynamic' : 'static',
     machine: machineName(elf.machine),
     class: elf.class,

@@ -50,7 +50,18 @@ export interface ResolvedLibrary {
 export interface CheckReport {
   compatible: boolean;
   reasons: Reason[];
-  binaries: Array<{ path: string; compatible: boolean; libraries: ResolvedLibrary[] }>;
+  /**
+   * What does not stop the application as it runs: a need of a library checked on its own that
+   * the tree itself holds, found only through the search path of that library's real loader.
+   */
+  warnings: Reason[];
+  /**
+   * Each binary checked: an `entry-point` (an executable, a script) with what it loads, or a
+   * `library` that no entry point of the application loads (a plugin), checked on its own.
+   */
+  binaries: Array<{ path: string; role: 'entry-point' | 'library'; compatible: boolean; libraries: ResolvedLibrary[] }>;
+  /** The application's own libraries that its entry points load. */
+  reached: string[];
   host: { machine: string; class: 32 | 64; glibc?: string; fingerprint: string };
 }
 
@@ -156,10 +167,13 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     }
   };
   const hostMachine = machineName(index.machine);
+  const warnings: Reason[] = [];
   const report: CheckReport = {
     compatible: true,
     reasons,
+    warnings,
     binaries: [],
+    reached: [],
     host: { machine: hostMachine, class: index.class, fingerprint: index.fingerprint, ...(index.glibc ? { glibc: index.glibc } : {}) },
   };
   const isaLevel = index.x86IsaLevel ?? (index.machine === 62 || index.machine === 3 ? hostX86IsaLevel() : undefined);
@@ -199,7 +213,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       }
       collect(b, res, libraries);
     }
-    report.binaries.push({ path: b.path, compatible: reasons.length === before, libraries });
+    report.binaries.push({ path: b.path, role: b.type === 'executable' ? 'entry-point' : 'library', compatible: reasons.length === before, libraries });
   };
 
   const collect = (b: AppBinary, res: Resolution, libraries: ResolvedLibrary[]) => {
@@ -212,7 +226,10 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       libraries.push({ soname: m.name, path: null, from: 'none' });
       const by = overlay.show(res.objects[m.requestedBy]!.path);
       const via = by === b.path ? '' : ` (needed by ${by})`;
-      if (m.error) add({ kind: 'loader-error', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via}: ${m.error}` });
+      const inTree = b.type === 'executable' || m.error || m.wrongClass.length ? undefined : treeFile(m.name);
+      if (inTree !== undefined) {
+        warnings.push({ kind: 'missing-library', class: 'soname', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} found in the tree only through its loader's search path (${inTree})` });
+      } else if (m.error) add({ kind: 'loader-error', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via}: ${m.error}` });
       else if (m.wrongClass.length) {
         const what = m.wrongClass.map((p) => overlay.show(p)).join(', ');
         add({ kind: 'wrong-architecture', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} found only for another machine or class: ${what}` });
@@ -240,8 +257,27 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     });
   };
 
+  /**
+   * A library no entry point loads runs only under a loader of its own (a program outside the
+   * tree, a plugin host) whose search path this check cannot see: a need it has that the tree
+   * holds is found through that path (as systemd's RUNPATH finds libsystemd-shared beside
+   * libsystemd-core), so it is a warning; a need found nowhere stays a failure.
+   */
+  let treeNames: Map<string, string> | undefined;
+  const treeFile = (name: string): string | undefined => {
+    if (!treeNames) {
+      treeNames = new Map();
+      for (const t of app.binaries) {
+        if (t.linkage === 'script') continue;
+        for (const n of [t.soname, ...[t.path, ...(t.aliases ?? [])].map((p) => posix.basename(p))]) if (n && !treeNames.has(n)) treeNames.set(n, t.path);
+      }
+    }
+    return treeNames.get(name);
+  };
+
   const roots = app.binaries.filter((b) => b.type === 'executable');
   for (const b of roots) run(b);
+  report.reached = app.binaries.filter((b) => b.type !== 'executable' && reached.has(overlay.place(b.path))).map((b) => b.path);
   // Libraries no executable loads (plugins, or a spec of a library alone) are checked on their own.
   for (const b of app.binaries) if (b.type !== 'executable' && !reached.has(overlay.place(b.path))) run(b);
   report.compatible = reasons.length === 0;
