@@ -25,8 +25,9 @@ export function legacyPlatformOf(index: HostIndex): LegacyPlatform {
   return p;
 }
 
-export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string): CheckReport {
-  return checkApp(spec, index, { ldLibraryPath: splitLibraryPath(ldLibraryPath) });
+/** `env.path`: PATH as the application's scripts will run with it (check's own when not given). */
+export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string, env: { path?: string } = {}): CheckReport {
+  return checkApp(spec, index, { ldLibraryPath: splitLibraryPath(ldLibraryPath), ...(env.path !== undefined ? { path: env.path } : {}) });
 }
 
 export function checkSpecText(text: string, source: string, index: HostIndex, ldLibraryPath?: string): { spec: CompatSpec; report: CheckReport } {

@@ -30,6 +30,7 @@ interface Found {
   seen: Set<string>;
   elf?: ElfInfo;
   script?: string;
+  scriptArgument?: string;
   /** Has an execute bit: only then can the kernel run it (an ELF file without one is only loaded). */
   runnable: boolean;
 }
@@ -103,7 +104,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       if (explicit) throw new FormatError(hostPath, 'not-elf', 'is a script without an execute bit: not a program');
       return;
     }
-    files.set(real, { real, seen: new Set([hostPath, real]), runnable, ...(kindOf.kind === 'elf' ? { elf: kindOf.elf } : { script: kindOf.interpreter }) });
+    files.set(real, { real, seen: new Set([hostPath, real]), runnable, ...(kindOf.kind === 'elf' ? { elf: kindOf.elf } : { script: kindOf.interpreter, ...(kindOf.argument ? { scriptArgument: kindOf.argument } : {}) }) });
   };
 
   const inputsToWalk = root ? [root] : inputs.map((p) => posix.resolve(p));
@@ -168,7 +169,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     const path = names.includes(rel(f.real)) ? rel(f.real) : names[0] ?? posix.basename(f.real);
     const aliases = [...new Set(names.filter((n) => n !== path))].sort();
     if (f.script !== undefined) {
-      binaries.push({ path, ...(aliases.length ? { aliases } : {}), type: 'executable', linkage: 'script', machine: 'any', class: 64, interpreter: f.script, needed: [] });
+      binaries.push({ path, ...(aliases.length ? { aliases } : {}), type: 'executable', linkage: 'script', machine: 'any', class: 64, interpreter: f.script, ...(f.scriptArgument ? { interpreterArgument: f.scriptArgument } : {}), needed: [] });
       continue;
     }
     const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel), f.runnable);

@@ -18,6 +18,8 @@ export interface AppBinary {
   class: 32 | 64;
   endian?: 'little' | 'big';
   interpreter?: string;
+  /** Scripts: the rest of the `#!` line, passed to the interpreter as one argument (`#!/usr/bin/env python3`). */
+  interpreterArgument?: string;
   soname?: string;
   needed: Array<{ soname: string; versions: string[]; weakVersions?: string[] }>;
   rpath?: string[];

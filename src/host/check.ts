@@ -7,6 +7,7 @@ import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
+import { envProgram, findOnPath } from './script.js';
 
 export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-symbol' | 'missing-interpreter' | 'isa-level' | 'loader-error';
 
@@ -73,6 +74,8 @@ export interface CheckInput {
 export interface CheckOptions {
   /** LD_LIBRARY_PATH entries as the application will run with them. */
   ldLibraryPath?: string[];
+  /** PATH as the application's scripts will run with it (`#!/usr/bin/env prog`); defaults to check's own. */
+  path?: string;
 }
 
 const APP_MOUNT = '/.compat-app';
@@ -180,6 +183,21 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
 
+  const hostRuns = new Map<string, Resolution>();
+  const loaderFor = (machine: number, cls: 32 | 64) => {
+    const key = `${machine}/${cls}`;
+    let loader = loaders.get(key);
+    if (!loader) {
+      const platform = loaderPlatform(machine, cls, '/', machine === index.machine && cls === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
+      loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls) }));
+    }
+    return loader;
+  };
+  const resolve = (path: string, facts: ObjectFacts): Resolution => {
+    const { platform, lookup } = loaderFor(facts.machine, facts.class);
+    return resolveGraph(path, facts, { source: overlay, platform, cacheLookup: (s) => lookup.get(s), ldLibraryPath: opts.ldLibraryPath, cwd: overlay.place('.') });
+  };
+
   const run = (b: AppBinary) => {
     const before = reasons.length;
     const libraries: ResolvedLibrary[] = [];
@@ -187,26 +205,11 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     const machine = machineNumber(b.machine) ?? -1;
     const foreign = machine !== index.machine || b.class !== index.class;
     if (b.linkage === 'script') {
-      if (b.interpreter && !overlay.isApp(overlay.place(b.interpreter)) && !exists(b.interpreter)) {
-        add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: script interpreter ${b.interpreter} not found on this node` });
-      }
+      checkScript(b, libraries);
     } else if (b.linkage === 'static') {
       if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
     } else {
-      const key = `${machine}/${b.class}`;
-      let loader = loaders.get(key);
-      if (!loader) {
-        const platform = loaderPlatform(machine, b.class, '/', machine === index.machine && b.class === index.class ? { hwcaps: index.hwcaps } : { hwcaps: [] });
-        loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, b.class) }));
-      }
-      const { platform, lookup } = loader;
-      const res = resolveGraph(path, overlay.factsOf(b), {
-        source: overlay,
-        platform,
-        cacheLookup: (s) => lookup.get(s),
-        ldLibraryPath: opts.ldLibraryPath,
-        cwd: overlay.place('.'),
-      });
+      const res = resolve(path, overlay.factsOf(b));
       if (res.interpreterProblem && b.type === 'executable') {
         if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit) and has no ${b.machine} loader` });
         add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: program interpreter ${res.interpreterProblem.replace(/^\S+ /, `${b.interpreter ?? ''} `)}` });
@@ -214,6 +217,44 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       collect(b, res, libraries);
     }
     report.binaries.push({ path: b.path, role: b.type === 'executable' ? 'entry-point' : 'library', compatible: reasons.length === before, libraries });
+  };
+
+  /**
+   * A script runs only if the kernel finds its `#!` interpreter (fs/binfmt_script.c) and that
+   * interpreter, an ELF program of the node, loads; `#!/usr/bin/env prog` also needs `prog` on
+   * `PATH` (check's own, or `opts.path`), and `prog` must load too.
+   */
+  const checkScript = (b: AppBinary, libraries: ResolvedLibrary[]) => {
+    const interp = b.interpreter;
+    if (!interp || overlay.isApp(overlay.place(interp))) return;
+    if (!exists(interp)) {
+      add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node` });
+      return;
+    }
+    checkHostProgram(b, interp, libraries);
+    if (posix.basename(interp) !== 'env') return;
+    const prog = envProgram(b.interpreterArgument);
+    if (prog === undefined) return;
+    const found = findOnPath(prog, opts.path ?? process.env.PATH, process.cwd());
+    if (found === undefined) add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: ${prog} (run by #!${interp}) not found on PATH` });
+    else checkHostProgram(b, found, libraries);
+  };
+
+  /** A program of the node that a script runs, checked like any binary: its own libraries must load. */
+  const checkHostProgram = (b: AppBinary, prog: string, libraries: ResolvedLibrary[]) => {
+    const r = host.open(prog);
+    // Not an ELF object (an interpreter that is itself a script): the kernel decides at run time.
+    if (!r.ok || (r.facts.type !== 'exec' && r.facts.type !== 'dyn')) return;
+    const f = r.facts;
+    const foreign = f.machine !== index.machine || f.class !== index.class;
+    if (!f.dynamic) {
+      if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: ${prog} is built for ${machineName(f.machine)} (${f.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
+      return;
+    }
+    let res = hostRuns.get(prog);
+    if (!res) hostRuns.set(prog, (res = resolve(prog, f)));
+    if (res.interpreterProblem) add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: ${prog}: program interpreter ${res.interpreterProblem}` });
+    collect(b, res, libraries);
   };
 
   const collect = (b: AppBinary, res: Resolution, libraries: ResolvedLibrary[]) => {
@@ -251,7 +292,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     res.objects.forEach((o, i) => {
       if (o.via === 'interpreter' || !x86IsaRefused(o.facts.x86IsaNeeded, isaLevel!)) return;
       const shown = overlay.show(o.path);
-      const who = i === 0 ? b.path : `${b.path}: ${shown}`;
+      const own = shown === b.path;
+      const who = own ? b.path : `${b.path}: ${shown}`;
       const has = x86IsaNames(isaLevel!).at(-1);
       add({ kind: 'isa-level', binary: b.path, ...(i === 0 ? {} : { soname: o.name }), message: `${who}: CPU ISA level is lower than required (needs ${x86IsaNames(o.facts.x86IsaNeeded!).join(', ')}; this CPU has ${has ? `up to ${has}` : 'no x86-64 level'})` });
     });

@@ -109,7 +109,7 @@ export function machineNumber(name: string): number | undefined {
 const ELF_MAGIC = 0x7f454c46;
 
 /** What a file is, as far as compat cares: an ELF object, an interpreted script, or something else. */
-export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string } | { kind: 'other' };
+export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string; argument?: string } | { kind: 'other' };
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
 export function probeFile(path: string): FileKind {
@@ -120,7 +120,9 @@ export function probeFile(path: string): FileKind {
       const head = r.bytes(0, Math.min(r.size, 256), 'first line');
       if (head[0] === 0x23 && head[1] === 0x21) {
         const line = head.toString('latin1', 2).split('\n')[0]!.trim();
-        return { kind: 'script', interpreter: line.split(/\s+/)[0] ?? '' };
+        // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
+        const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
+        return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
       }
     }
     return { kind: 'other' };
