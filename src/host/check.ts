@@ -228,7 +228,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     const interp = b.interpreter;
     if (!interp || overlay.isApp(overlay.place(interp))) return;
     if (!exists(interp)) {
-      add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node` });
+      // The kernel opens a relative interpreter from the working directory: the verdict depends on it.
+      const relative = !interp.startsWith('/');
+      add({ kind: 'missing-interpreter', ...(relative ? { class: 'environment' as const } : {}), binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node${relative ? ' (a relative #! interpreter is opened from the working directory)' : ''}` });
       return;
     }
     checkHostProgram(b, interp, libraries);

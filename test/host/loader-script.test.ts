@@ -1,4 +1,5 @@
 import { beforeAll, describe, expect, it } from '@jest/globals';
+import { spawnSync } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkSpec } from '../../src/artifact/check-spec.js';
@@ -83,6 +84,18 @@ describe('scripts', () => {
     const { report, run } = both('env-bad', '#!/usr/bin/env badinterp');
     expect(run.stderr).toContain('libgone.so.1');
     expect(report.reasons).toEqual([expect.objectContaining({ class: 'soname', soname: 'libgone.so.1' })]);
+  });
+
+  it('a relative #! interpreter is opened from the working directory: class environment', () => {
+    const file = join(dir, 'app', 'relative');
+    writeFileSync(file, '#!bin/goodinterp\n');
+    chmodSync(file, 0o755);
+    expect(spawnSync(file, [], { cwd: dir, encoding: 'utf8' }).stdout).toMatch(/^interp 0 /);
+    const elsewhere = spawnSync(file, [], { cwd: '/', encoding: 'utf8' });
+    expect((elsewhere.error as NodeJS.ErrnoException | undefined)?.code).toBe('ENOENT');
+    // check runs from the repository, where bin/goodinterp does not exist: as the run from '/'.
+    const report = checkSpec(generateSpec([file]), index, undefined, { path });
+    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'missing-interpreter', class: 'environment', binary: 'relative' })]);
   });
 
   it('which program env runs, as env reads its argument', () => {
