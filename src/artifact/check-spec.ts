@@ -20,7 +20,7 @@ export interface SpecCheckOptions {
 }
 
 /** What a check takes from the environment the application will run in. */
-export type RunEnvironment = Pick<SpecCheckOptions, 'preload' | 'preloadFile' | 'cwd'>;
+export type RunEnvironment = Pick<SpecCheckOptions, 'preload' | 'preloadFile' | 'cwd'> & { path?: string };
 
 const legacyPlatforms = new WeakMap<HostIndex, LegacyPlatform>();
 
@@ -34,12 +34,14 @@ export function legacyPlatformOf(index: HostIndex): LegacyPlatform {
   return p;
 }
 
+/** `env.path`: PATH as the application's scripts will run with it (check's own when not given). */
 export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string, env: RunEnvironment = {}): CheckReport {
   return checkApp(spec, index, {
     ldLibraryPath: splitLibraryPath(ldLibraryPath),
     ...(env.preload !== undefined ? { preload: splitPreloadList(env.preload) } : {}),
     ...(env.preloadFile !== undefined ? { preloadFile: env.preloadFile } : {}),
     ...(env.cwd !== undefined ? { cwd: env.cwd } : {}),
+    ...(env.path !== undefined ? { path: env.path } : {}),
   });
 }
 

@@ -30,6 +30,9 @@ interface Found {
   seen: Set<string>;
   elf?: ElfInfo;
   script?: string;
+  scriptArgument?: string;
+  /** Has an execute bit: only then can the kernel run it (an ELF file without one is only loaded). */
+  runnable: boolean;
 }
 
 /**
@@ -95,7 +98,13 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       if (explicit) throw new FormatError(hostPath, 'not-elf', 'not an ELF file or a script');
       return;
     }
-    files.set(real, { real, seen: new Set([hostPath, real]), ...(kindOf.kind === 'elf' ? { elf: kindOf.elf } : { script: kindOf.interpreter }) });
+    const runnable = hasExecuteBit(real);
+    // A `#!` first line makes a program only of a file execve accepts (a mode-644 module is data).
+    if (kindOf.kind === 'script' && !runnable) {
+      if (explicit) throw new FormatError(hostPath, 'not-elf', 'is a script without an execute bit: not a program');
+      return;
+    }
+    files.set(real, { real, seen: new Set([hostPath, real]), runnable, ...(kindOf.kind === 'elf' ? { elf: kindOf.elf } : { script: kindOf.interpreter, ...(kindOf.argument ? { scriptArgument: kindOf.argument } : {}) }) });
   };
 
   const inputsToWalk = root ? [root] : inputs.map((p) => posix.resolve(p));
@@ -160,10 +169,10 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     const path = names.includes(rel(f.real)) ? rel(f.real) : names[0] ?? posix.basename(f.real);
     const aliases = [...new Set(names.filter((n) => n !== path))].sort();
     if (f.script !== undefined) {
-      binaries.push({ path, ...(aliases.length ? { aliases } : {}), type: 'executable', linkage: 'script', machine: 'any', class: 64, interpreter: f.script, needed: [] });
+      binaries.push({ path, ...(aliases.length ? { aliases } : {}), type: 'executable', linkage: 'script', machine: 'any', class: 64, interpreter: f.script, ...(f.scriptArgument ? { interpreterArgument: f.scriptArgument } : {}), needed: [] });
       continue;
     }
-    const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel));
+    const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel), f.runnable);
     if (aliases.length) b.aliases = aliases;
     binaries.push(b);
   }
@@ -215,6 +224,15 @@ function foundThroughOrigin(res: Resolution, i: number, loader: DiskLoader): boo
     if (o.via === 'runpath') break;
   }
   return false;
+}
+
+/** Any execute bit: what the kernel's execve asks of a file (fs/exec.c: do_open_execat, MAY_EXEC). */
+function hasExecuteBit(p: string): boolean {
+  try {
+    return (statSync(p).mode & 0o111) !== 0;
+  } catch {
+    return false;
+  }
 }
 
 /** A file that exists but cannot be read, as opposed to one that is not a binary at all. */

@@ -4,6 +4,8 @@ export function renderReport(subject: string, r: CheckReport): string {
   const head = r.compatible ? `${subject}: compatible with this node (${r.host.machine}${r.host.glibc ? `, ${r.host.glibc}` : ''})` : `${subject}: NOT compatible with this node (${r.host.machine}${r.host.glibc ? `, ${r.host.glibc}` : ''})`;
   const lines = [head];
   for (const reason of r.reasons) lines.push(`  - ${reason.message}`);
+  // A daemon of an older version sends no warnings.
+  for (const w of r.warnings ?? []) lines.push(`  warning: ${w.message}`);
   for (const n of r.notes ?? []) lines.push(`  note: ${n.message}`);
   return `${lines.join('\n')}\n`;
 }

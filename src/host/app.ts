@@ -1,5 +1,6 @@
 import { DF_1_NODEFLIB, machineName, machineNumber } from './elf.js';
 import type { ElfInfo } from './elf.js';
+import { x86IsaMask, x86IsaNames } from './isa.js';
 import type { ObjectFacts } from './object-source.js';
 
 /**
@@ -17,6 +18,8 @@ export interface AppBinary {
   class: 32 | 64;
   endian?: 'little' | 'big';
   interpreter?: string;
+  /** Scripts: the rest of the `#!` line, passed to the interpreter as one argument (`#!/usr/bin/env python3`). */
+  interpreterArgument?: string;
   soname?: string;
   needed: Array<{ soname: string; versions: string[]; weakVersions?: string[] }>;
   rpath?: string[];
@@ -29,9 +32,12 @@ export interface AppBinary {
   defines?: string[];
   /** Paths (inside the tree) of the libraries it loads from the application itself. */
   bundled?: string[];
+  /** x86: the ISA levels its GNU property note needs (`x86-64-v3`…); the loader refuses it on a lesser CPU. */
+  x86IsaNeeded?: string[];
 }
 
-export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]): AppBinary {
+/** `runnable`: the file has an execute bit; without one even a file with PT_INTERP is only ever loaded, never run. */
+export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[], runnable = true): AppBinary {
   const byFile = new Map(elf.verneed.map((n) => [n.file, n.versions]));
   const needed = elf.needed.map((soname) => {
     const vs = byFile.get(soname) ?? [];
@@ -40,7 +46,7 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
   });
   return {
     path,
-    type: elf.interpreter || elf.type === 'exec' ? 'executable' : 'library',
+    type: runnable && (elf.interpreter || elf.type === 'exec') ? 'executable' : 'library',
     linkage: elf.dynamic ? 'dynamic' : 'static',
     machine: machineName(elf.machine),
     class: elf.class,
@@ -55,6 +61,7 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[]):
     ...(elf.auxiliary ? { auxiliary: elf.auxiliary } : {}),
     ...(elf.verdef.length ? { defines: elf.verdef } : {}),
     ...(bundled.length ? { bundled } : {}),
+    ...(elf.x86IsaNeeded ? { x86IsaNeeded: x86IsaNames(elf.x86IsaNeeded) } : {}),
   };
 }
 
@@ -88,5 +95,6 @@ export function factsOfApp(b: AppBinary): ObjectFacts {
     ...(b.auxiliary ? { auxiliary: b.auxiliary } : {}),
     verneed,
     verdef: b.defines ?? [],
+    ...(b.x86IsaNeeded?.length ? { x86IsaNeeded: x86IsaMask(b.x86IsaNeeded) } : {}),
   };
 }

@@ -3,15 +3,38 @@ import { posix } from 'node:path';
 import { type AppBinary, factsOfApp } from './app.js';
 import { machineName, machineNumber } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
+import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { readPreloadFile } from './loader.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
+import { envProgram, findOnPath } from './script.js';
 
-export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-interpreter' | 'loader-error';
+export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-symbol' | 'missing-interpreter' | 'isa-level' | 'loader-error';
+
+/**
+ * What kind of problem a reason is, for a scheduler to act on: a soname missing, a symbol version
+ * or a symbol missing, only candidates of another machine or class, an x86 ISA level above the
+ * CPU's, a missing program or script interpreter, a candidate that stops the load, or a verdict
+ * that depends on where or with what preloads the program runs.
+ */
+export type ReasonClass = 'soname' | 'version' | 'symbol' | 'machine' | 'isa' | 'interpreter' | 'loader-error' | 'environment';
+
+/** The class a reason of each kind has unless its finder says otherwise (`environment`). */
+export const CLASS_OF_KIND: Readonly<Record<ReasonKind, ReasonClass>> = {
+  'missing-library': 'soname',
+  'wrong-architecture': 'machine',
+  'missing-version': 'version',
+  'missing-symbol': 'symbol',
+  'missing-interpreter': 'interpreter',
+  'isa-level': 'isa',
+  'loader-error': 'loader-error',
+};
 
 export interface Reason {
+  /** The finer name of the problem (kept for readers of the first reports). */
   kind: ReasonKind;
+  class: ReasonClass;
   /** The application binary (path inside the application) the problem stops. */
   binary: string;
   soname?: string;
@@ -38,7 +61,18 @@ export interface CheckReport {
   reasons: Reason[];
   /** The working directory or preloads the verdict depends on (absent when there are none). */
   notes?: Note[];
-  binaries: Array<{ path: string; compatible: boolean; libraries: ResolvedLibrary[] }>;
+  /**
+   * What does not stop the application as it runs: a need of a library checked on its own that
+   * the tree itself holds, found only through the search path of that library's real loader.
+   */
+  warnings: Reason[];
+  /**
+   * Each binary checked: an `entry-point` (an executable, a script) with what it loads, or a
+   * `library` that no entry point of the application loads (a plugin), checked on its own.
+   */
+  binaries: Array<{ path: string; role: 'entry-point' | 'library'; compatible: boolean; libraries: ResolvedLibrary[] }>;
+  /** The application's own libraries that its entry points load. */
+  reached: string[];
   host: { machine: string; class: 32 | 64; glibc?: string; fingerprint: string };
 }
 
@@ -56,6 +90,8 @@ export interface CheckOptions {
   preloadFile?: string | null;
   /** The directory the application will run in (default: this process's). */
   cwd?: string;
+  /** PATH as the application's scripts will run with it (`#!/usr/bin/env prog`); defaults to check's own. */
+  path?: string;
 }
 
 const APP_MOUNT = '/.compat-app';
@@ -141,7 +177,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const overlay = new AppOverlay(app.kind === 'rootfs' ? '' : APP_MOUNT, app.binaries, host);
   const reasons: Reason[] = [];
   const seen = new Set<string>();
-  const add = (r: Reason) => {
+  const add = (found: Omit<Reason, 'class'> & { class?: ReasonClass }) => {
+    const r: Reason = { ...found, class: found.class ?? CLASS_OF_KIND[found.kind] };
     const key = `${r.kind}\0${r.binary}\0${r.soname ?? ''}\0${r.version ?? ''}\0${r.message}`;
     if (!seen.has(key)) {
       seen.add(key);
@@ -149,12 +186,16 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     }
   };
   const hostMachine = machineName(index.machine);
+  const warnings: Reason[] = [];
   const report: CheckReport = {
     compatible: true,
     reasons,
+    warnings,
     binaries: [],
+    reached: [],
     host: { machine: hostMachine, class: index.class, fingerprint: index.fingerprint, ...(index.glibc ? { glibc: index.glibc } : {}) },
   };
+  const isaLevel = index.x86IsaLevel ?? (index.machine === 62 || index.machine === 3 ? hostX86IsaLevel() : undefined);
   const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
   const cwd = opts.cwd ?? process.cwd();
@@ -168,6 +209,23 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     notes.push({ class: 'environment', binary, message });
   };
 
+  const hostRuns = new Map<string, Resolution>();
+  // The loader's configuration comes from the interpreter the binary names (its own $LIB, default dirs).
+  const loaderFor = (machine: number, cls: 32 | 64, interpreter?: string) => {
+    const key = `${machine}/${cls}/${interpreter ?? ''}`;
+    let loader = loaders.get(key);
+    if (!loader) {
+      const hwcaps = machine === index.machine && cls === index.class ? index.hwcaps : [];
+      const platform = loaderPlatform(machine, cls, '/', { hwcaps, ...(interpreter ? { interpreter } : {}) });
+      loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls) }));
+    }
+    return loader;
+  };
+  const resolve = (path: string, facts: ObjectFacts, interpreter = facts.interpreter): Resolution => {
+    const { platform, lookup } = loaderFor(facts.machine, facts.class, interpreter);
+    return resolveGraph(path, facts, { source: overlay, platform, cacheLookup: (s) => lookup.get(s), ldLibraryPath: opts.ldLibraryPath, preload, cwd });
+  };
+
   const run = (b: AppBinary) => {
     const before = reasons.length;
     const libraries: ResolvedLibrary[] = [];
@@ -175,35 +233,58 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     const machine = machineNumber(b.machine) ?? -1;
     const foreign = machine !== index.machine || b.class !== index.class;
     if (b.linkage === 'script') {
-      if (b.interpreter && !overlay.isApp(overlay.place(b.interpreter)) && !exists(b.interpreter)) {
-        add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: script interpreter ${b.interpreter} not found on this node` });
-      }
+      checkScript(b, libraries);
     } else if (b.linkage === 'static') {
       if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
     } else {
-      const key = `${machine}/${b.class}/${b.interpreter ?? ''}`;
-      let loader = loaders.get(key);
-      if (!loader) {
-        const hwcaps = machine === index.machine && b.class === index.class ? index.hwcaps : [];
-        const platform = loaderPlatform(machine, b.class, '/', { hwcaps, ...(b.interpreter ? { interpreter: b.interpreter } : {}) });
-        loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, b.class) }));
-      }
-      const { platform, lookup } = loader;
-      const res = resolveGraph(path, overlay.factsOf(b), {
-        source: overlay,
-        platform,
-        cacheLookup: (s) => lookup.get(s),
-        ldLibraryPath: opts.ldLibraryPath,
-        preload,
-        cwd,
-      });
+      const res = resolve(path, overlay.factsOf(b), b.interpreter);
       if (res.interpreterProblem && b.type === 'executable') {
         if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: built for ${b.machine} (${b.class}-bit), this node runs ${hostMachine} (${index.class}-bit) and has no ${b.machine} loader` });
         add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: program interpreter ${res.interpreterProblem.replace(/^\S+ /, `${b.interpreter ?? ''} `)}` });
       }
       collect(b, res, libraries);
     }
-    report.binaries.push({ path: b.path, compatible: reasons.length === before, libraries });
+    report.binaries.push({ path: b.path, role: b.type === 'executable' ? 'entry-point' : 'library', compatible: reasons.length === before, libraries });
+  };
+
+  /**
+   * A script runs only if the kernel finds its `#!` interpreter (fs/binfmt_script.c) and that
+   * interpreter, an ELF program of the node, loads; `#!/usr/bin/env prog` also needs `prog` on
+   * `PATH` (check's own, or `opts.path`), and `prog` must load too.
+   */
+  const checkScript = (b: AppBinary, libraries: ResolvedLibrary[]) => {
+    const interp = b.interpreter;
+    if (!interp || overlay.isApp(overlay.place(interp))) return;
+    if (!exists(interp)) {
+      // The kernel opens a relative interpreter from the working directory: the verdict depends on it.
+      const relative = !interp.startsWith('/');
+      add({ kind: 'missing-interpreter', ...(relative ? { class: 'environment' as const } : {}), binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node${relative ? ' (a relative #! interpreter is opened from the working directory)' : ''}` });
+      return;
+    }
+    checkHostProgram(b, interp, libraries);
+    if (posix.basename(interp) !== 'env') return;
+    const prog = envProgram(b.interpreterArgument);
+    if (prog === undefined) return;
+    const found = findOnPath(prog, opts.path ?? process.env.PATH, process.cwd());
+    if (found === undefined) add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: ${prog} (run by #!${interp}) not found on PATH` });
+    else checkHostProgram(b, found, libraries);
+  };
+
+  /** A program of the node that a script runs, checked like any binary: its own libraries must load. */
+  const checkHostProgram = (b: AppBinary, prog: string, libraries: ResolvedLibrary[]) => {
+    const r = host.open(prog);
+    // Not an ELF object (an interpreter that is itself a script): the kernel decides at run time.
+    if (!r.ok || (r.facts.type !== 'exec' && r.facts.type !== 'dyn')) return;
+    const f = r.facts;
+    const foreign = f.machine !== index.machine || f.class !== index.class;
+    if (!f.dynamic) {
+      if (foreign) add({ kind: 'wrong-architecture', binary: b.path, message: `${b.path}: ${prog} is built for ${machineName(f.machine)} (${f.class}-bit), this node runs ${hostMachine} (${index.class}-bit)` });
+      return;
+    }
+    let res = hostRuns.get(prog);
+    if (!res) hostRuns.set(prog, (res = resolve(prog, f)));
+    if (res.interpreterProblem) add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: ${prog}: program interpreter ${res.interpreterProblem}` });
+    collect(b, res, libraries);
   };
 
   /** What the verdict depends on besides the node: the working directory, preloads the loader ignores. */
@@ -235,12 +316,16 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
       libraries.push({ soname: m.name, path: null, from: 'none' });
       const by = overlay.show(res.objects[m.requestedBy]!.path);
       const via = by === b.path ? '' : ` (needed by ${by})`;
-      if (m.error) add({ kind: 'loader-error', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via}: ${m.error}` });
+      const inTree = b.type === 'executable' || m.error || m.wrongClass.length ? undefined : treeFile(m.name);
+      if (inTree !== undefined) {
+        warnings.push({ kind: 'missing-library', class: 'soname', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} found in the tree only through its loader's search path (${inTree})` });
+      } else if (m.error) add({ kind: 'loader-error', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via}: ${m.error}` });
       else if (m.wrongClass.length) {
         const what = m.wrongClass.map((p) => overlay.show(p)).join(', ');
         add({ kind: 'wrong-architecture', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} found only for another machine or class: ${what}` });
       } else add({ kind: 'missing-library', binary: b.path, soname: m.name, message: `${b.path}: ${m.name}${via} not found` });
     }
+    if (isaLevel !== undefined) isaProblems(b, res);
     for (const v of versionProblems(res)) {
       const provider = res.objects[v.provider]!;
       const by = overlay.show(res.objects[v.object]!.path);
@@ -251,8 +336,39 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     }
   };
 
+  /** After mapping, the loader refuses every object whose ISA needs the CPU lacks (`dl_isa_level_check`); ld.so itself is skipped. */
+  const isaProblems = (b: AppBinary, res: Resolution) => {
+    res.objects.forEach((o, i) => {
+      if (o.via === 'interpreter' || !x86IsaRefused(o.facts.x86IsaNeeded, isaLevel!)) return;
+      const shown = overlay.show(o.path);
+      const own = shown === b.path;
+      const who = own ? b.path : `${b.path}: ${shown}`;
+      const has = x86IsaNames(isaLevel!).at(-1);
+      add({ kind: 'isa-level', binary: b.path, ...(i === 0 ? {} : { soname: o.name }), message: `${who}: CPU ISA level is lower than required (needs ${x86IsaNames(o.facts.x86IsaNeeded!).join(', ')}; this CPU has ${has ? `up to ${has}` : 'no x86-64 level'})` });
+    });
+  };
+
+  /**
+   * A library no entry point loads runs only under a loader of its own (a program outside the
+   * tree, a plugin host) whose search path this check cannot see: a need it has that the tree
+   * holds is found through that path (as systemd's RUNPATH finds libsystemd-shared beside
+   * libsystemd-core), so it is a warning; a need found nowhere stays a failure.
+   */
+  let treeNames: Map<string, string> | undefined;
+  const treeFile = (name: string): string | undefined => {
+    if (!treeNames) {
+      treeNames = new Map();
+      for (const t of app.binaries) {
+        if (t.linkage === 'script') continue;
+        for (const n of [t.soname, ...[t.path, ...(t.aliases ?? [])].map((p) => posix.basename(p))]) if (n && !treeNames.has(n)) treeNames.set(n, t.path);
+      }
+    }
+    return treeNames.get(name);
+  };
+
   const roots = app.binaries.filter((b) => b.type === 'executable');
   for (const b of roots) run(b);
+  report.reached = app.binaries.filter((b) => b.type !== 'executable' && reached.has(overlay.place(b.path))).map((b) => b.path);
   // Libraries no executable loads (plugins, or a spec of a library alone) are checked on their own.
   // A library reached under any of its names (a link) was loaded: it is one file.
   const reachedUnderAnyName = (b: AppBinary) => [b.path, ...(b.aliases ?? [])].some((p) => reached.has(overlay.place(p)));

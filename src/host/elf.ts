@@ -47,6 +47,8 @@ export interface ElfInfo {
   verneed: LibraryNeed[];
   /** Versions this object defines (`.gnu.version_d`), the base (soname) entry excluded. */
   verdef: string[];
+  /** x86 only: the `GNU_PROPERTY_X86_ISA_1_NEEDED` bits of its GNU property note, when it has them. */
+  x86IsaNeeded?: number;
 }
 
 export const DF_1_NODEFLIB = 0x800;
@@ -58,6 +60,14 @@ export const VER_FLG_WEAK = 0x2;
 const PT_LOAD = 1;
 const PT_DYNAMIC = 2;
 const PT_INTERP = 3;
+const PT_NOTE = 4;
+
+const NT_GNU_PROPERTY_TYPE_0 = 5;
+const GNU_PROPERTY_1_NEEDED = 0xb0008000;
+const GNU_PROPERTY_X86_FEATURE_1_AND = 0xc0000002;
+export const GNU_PROPERTY_X86_ISA_1_NEEDED = 0xc0008002;
+/** A GNU property note is read at most this far (real ones are tens of bytes). */
+const MAX_NOTE_BYTES = 64 * 1024;
 
 const DT = {
   NULL: 0,
@@ -112,7 +122,7 @@ export function machineNumber(name: string): number | undefined {
 const ELF_MAGIC = 0x7f454c46;
 
 /** What a file is, as far as compat cares: an ELF object, an interpreted script, or something else. */
-export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string } | { kind: 'other' };
+export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string; argument?: string } | { kind: 'other' };
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
 export function probeFile(path: string): FileKind {
@@ -123,7 +133,9 @@ export function probeFile(path: string): FileKind {
       const head = r.bytes(0, Math.min(r.size, 256), 'first line');
       if (head[0] === 0x23 && head[1] === 0x21) {
         const line = head.toString('latin1', 2).split('\n')[0]!.trim();
-        return { kind: 'script', interpreter: line.split(/\s+/)[0] ?? '' };
+        // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
+        const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
+        return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
       }
     }
     return { kind: 'other' };
@@ -148,6 +160,7 @@ interface Segment {
   vaddr: number;
   filesz: number;
   memsz: number;
+  align: number;
 }
 
 function parse(r: FileReader): ElfInfo {
@@ -198,8 +211,8 @@ function parse(r: FileReader): ElfInfo {
       const o = i * phentsize;
       segs.push(
         is64
-          ? { type: u32(ph, o), offset: addr(ph, o + 8), vaddr: addr(ph, o + 16), filesz: addr(ph, o + 32), memsz: addr(ph, o + 40) }
-          : { type: u32(ph, o), offset: u32(ph, o + 4), vaddr: u32(ph, o + 8), filesz: u32(ph, o + 16), memsz: u32(ph, o + 20) },
+          ? { type: u32(ph, o), offset: addr(ph, o + 8), vaddr: addr(ph, o + 16), filesz: addr(ph, o + 32), memsz: addr(ph, o + 40), align: addr(ph, o + 48) }
+          : { type: u32(ph, o), offset: u32(ph, o + 4), vaddr: u32(ph, o + 8), filesz: u32(ph, o + 16), memsz: u32(ph, o + 20), align: u32(ph, o + 28) },
       );
     }
   }
@@ -227,6 +240,11 @@ function parse(r: FileReader): ElfInfo {
     const raw = r.bytes(interp.offset, len, 'PT_INTERP');
     const nul = raw.indexOf(0);
     info.interpreter = raw.toString('latin1', 0, nul < 0 ? raw.length : nul);
+  }
+
+  if (machine === 62 || machine === 3) {
+    const isa = x86IsaNeeded(r, segs, is64, u32);
+    if (isa) info.x86IsaNeeded = isa;
   }
 
   const dynSeg = segs.find((s) => s.type === PT_DYNAMIC);
@@ -344,4 +362,63 @@ function parse(r: FileReader): ElfInfo {
     }
   }
   return info;
+}
+
+/**
+ * The ISA level an x86 object asks for, read as the loader reads it (sysdeps/x86/dl-prop.h:
+ * `_dl_process_property_note`, reached from `_dl_map_object_from_fd` and `dl_main`): the PT_NOTE
+ * segments scanned from the last program header back, only those aligned to the class's word;
+ * the first NT_GNU_PROPERTY_TYPE_0 "GNU" note decides, its properties in ascending order. An
+ * ill-formed note, or a segment with a second GNU property note (an old linker's), leaves the
+ * object without a requirement. x86 reads nothing from PT_GNU_PROPERTY itself.
+ */
+function x86IsaNeeded(r: FileReader, segs: Segment[], is64: boolean, u32: (b: Buffer, o: number) => number): number {
+  const word = is64 ? 8 : 4;
+  const align = (n: number, a: number) => Math.ceil(n / a) * a;
+  for (let s = segs.length - 1; s >= 0; s--) {
+    const seg = segs[s]!;
+    if (seg.type !== PT_NOTE || seg.align !== word || seg.filesz < 12) continue;
+    const size = Math.min(seg.filesz, MAX_NOTE_BYTES);
+    if (seg.offset + size > r.size) continue;
+    const buf = r.bytes(seg.offset, size, 'PT_NOTE');
+    let seen = false;
+    let isa = 0;
+    for (let at = 0; at + 12 < size; ) {
+      const namesz = u32(buf, at);
+      const descsz = u32(buf, at + 4);
+      const type = u32(buf, at + 8);
+      if (namesz === 4 && type === NT_GNU_PROPERTY_TYPE_0 && at + 16 <= size && buf.toString('latin1', at + 12, at + 16) === 'GNU\0') {
+        // A second GNU property note: the loader gives up on the object's properties.
+        if (seen) return 0;
+        seen = true;
+        if (descsz < 8 || descsz % word !== 0) return 0;
+        const found = isaProperty(buf, at + 16, Math.min(at + 16 + descsz, size), word, u32);
+        if (found === undefined) return 0;
+        isa = found;
+      }
+      at += align(align(12 + namesz, word) + descsz, word);
+    }
+    // The first segment holding a GNU property note decides, whatever it says.
+    if (seen) return isa;
+  }
+  return 0;
+}
+
+/** `GNU_PROPERTY_X86_ISA_1_NEEDED` of one note's properties (0 when absent), or undefined when ill-formed. */
+function isaProperty(buf: Buffer, start: number, end: number, word: number, u32: (b: Buffer, o: number) => number): number | undefined {
+  let last = 0;
+  for (let p = start; end - p >= 8; ) {
+    const type = u32(buf, p);
+    const datasz = u32(buf, p + 4);
+    if (type < last) return undefined;
+    p += 8;
+    if (p + datasz > end) return undefined;
+    last = type;
+    if (type === GNU_PROPERTY_X86_FEATURE_1_AND || type === GNU_PROPERTY_X86_ISA_1_NEEDED || type === GNU_PROPERTY_1_NEEDED) {
+      if (datasz !== 4) return undefined;
+      if (type === GNU_PROPERTY_X86_ISA_1_NEEDED) return u32(buf, p);
+    } else if (type > GNU_PROPERTY_X86_ISA_1_NEEDED) break;
+    p += Math.ceil(datasz / word) * word;
+  }
+  return 0;
 }

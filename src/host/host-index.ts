@@ -5,11 +5,12 @@ import { posix } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
 import { readElf } from './elf.js';
 import { FormatError } from './file-reader.js';
+import { hostX86IsaLevel } from './isa.js';
 import { cacheFlagsFor, cacheLookupTable, HWCAP_EXTENSION, type LdCache, readLdCache } from './ldcache.js';
 import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 
-export const INDEX_VERSION = 1;
+export const INDEX_VERSION = 2;
 
 /** Everything the loader could find on this node, keyed the way the loader looks things up. */
 export interface HostIndex {
@@ -29,6 +30,8 @@ export interface HostIndex {
   extraDirs: string[];
   /** The highest `GLIBC_x.y` the node's libc defines, when it has one. */
   glibc?: string;
+  /** x86 nodes: the CPU's ISA level bits as the loader computes them (`isa_1`). */
+  x86IsaLevel?: number;
 }
 
 export interface ScanOptions {
@@ -157,6 +160,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
     objects,
     extraDirs: extra,
     ...(glibc ? { glibc } : {}),
+    ...(platform.machine === 62 || platform.machine === 3 ? { x86IsaLevel: hostX86IsaLevel() } : {}),
   };
 }
 

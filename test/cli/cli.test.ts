@@ -83,6 +83,7 @@ describe('gen, host scan, check through the CLI', () => {
     const report = JSON.parse(c.stdout);
     expect(report.compatible).toBe(false);
     expect(report.reasons).toHaveLength(1);
+    expect(report.reasons[0]).toMatchObject({ kind: 'missing-version', class: 'version', soname: 'libc.so.6', version: 'GLIBC_2.99' });
     expect(report.reasons[0].message).toMatch(/GLIBC_2\.99 needed from libc\.so\.6, \S+libc\.so\.6 has up to GLIBC_2\.\d+/);
   });
 

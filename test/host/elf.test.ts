@@ -339,8 +339,8 @@ describe('probeFile and readElf on things that are not (whole) ELF files', () =>
     expect(probeFile(p)).toEqual({ kind: 'script', interpreter: '/bin/sh' });
   });
 
-  it('a script\'s interpreter is the first word after #!, spaces allowed before it', () => {
-    expect(probeFile(write('env.py', '#!/usr/bin/env python3 -u\nprint(1)\n'))).toEqual({ kind: 'script', interpreter: '/usr/bin/env' });
+  it('a script\'s interpreter is the first word after #!, spaces allowed before it; the rest is one argument', () => {
+    expect(probeFile(write('env.py', '#!/usr/bin/env python3 -u\nprint(1)\n'))).toEqual({ kind: 'script', interpreter: '/usr/bin/env', argument: 'python3 -u' });
     expect(probeFile(write('spaced', '#! /bin/bash\n'))).toEqual({ kind: 'script', interpreter: '/bin/bash' });
   });
 

@@ -58,7 +58,7 @@ describe('check verdicts match running the binary', () => {
     expect(run.stderr).toContain("version `FOO_2.0' not found");
     expect(report.compatible).toBe(false);
     expect(report.reasons).toHaveLength(1);
-    expect(report.reasons[0]).toMatchObject({ kind: 'missing-version', soname: 'libfoo.so.1', version: 'FOO_2.0' });
+    expect(report.reasons[0]).toMatchObject({ kind: 'missing-version', class: 'version', soname: 'libfoo.so.1', version: 'FOO_2.0' });
     expect(report.reasons[0]!.message).toContain(`${ld}/libfoo.so.1 has up to FOO_1.0`);
     expectAgreement(report, run);
   });
@@ -81,7 +81,7 @@ describe('check verdicts match running the binary', () => {
     const report = verdict([join(d, 'app')]);
     const run = runBinary(join(d, 'app'));
     expect(run.stderr).toContain('libgone.so.1: cannot open shared object file');
-    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'missing-library', soname: 'libgone.so.1' })]);
+    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'missing-library', class: 'soname', soname: 'libgone.so.1' })]);
     expectAgreement(report, run);
   });
 
@@ -98,7 +98,7 @@ describe('check verdicts match running the binary', () => {
     const report = verdict([join(d, 'app')], ld);
     const run = runBinary(join(d, 'app'), { LD_LIBRARY_PATH: ld });
     expect(run.status).not.toBe(0);
-    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'wrong-architecture', soname: 'libbar.so.1' })]);
+    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'wrong-architecture', class: 'machine', soname: 'libbar.so.1' })]);
     expect(report.reasons[0]!.message).toContain(`${ld}/libbar.so.1`);
     expectAgreement(report, run);
   });
@@ -131,6 +131,31 @@ describe('check verdicts match running the binary', () => {
     const report = verdict([join(d)]);
     const run = runBinary(join(d, 'bin/app'));
     expect(report.reasons).toEqual([expect.objectContaining({ kind: 'missing-library', soname: 'libbar.so.1' })]);
+    expectAgreement(report, run);
+  });
+
+  it('a program interpreter that does not exist: class interpreter, and the kernel cannot start it', () => {
+    const d = join(dir, 'nointerp');
+    mkdirSync(d, { recursive: true });
+    gcc(dir, ['-o', 'nointerp/app', 'hello.c', '-Wl,--dynamic-linker=/nonexistent/ld-compat.so.2']);
+    const report = verdict([join(d, 'app')]);
+    const run = runBinary(join(d, 'app'));
+    expect(run.status).not.toBe(0);
+    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'missing-interpreter', class: 'interpreter' })]);
+    expectAgreement(report, run);
+  });
+
+  it('a candidate that stops the load (not an ELF file): class loader-error', () => {
+    const d = join(dir, 'stops');
+    mkdirSync(join(d, 'lib'), { recursive: true });
+    gcc(dir, ['-shared', '-fPIC', '-o', 'stops/lib/libbar.so.1', '-Wl,-soname,libbar.so.1', 'bar.c']);
+    gcc(dir, ['-o', 'stops/app', 'usebar.c', 'stops/lib/libbar.so.1']);
+    writeTree(d, { 'lib/libbar.so.1': 'not an ELF file, but named like one\n'.repeat(40) });
+    const ld = join(d, 'lib');
+    const report = verdict([join(d, 'app')], ld);
+    const run = runBinary(join(d, 'app'), { LD_LIBRARY_PATH: ld });
+    expect(run.stderr).toContain('libbar.so.1');
+    expect(report.reasons).toEqual([expect.objectContaining({ kind: 'loader-error', class: 'loader-error', soname: 'libbar.so.1' })]);
     expectAgreement(report, run);
   });
 });

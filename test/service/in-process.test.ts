@@ -123,7 +123,7 @@ describe('Checker', () => {
     });
     const a = await c.check({ uri: 'registry.example:5000/app:compat' });
     expect([a.status, a.compatible, a.cached, a.subject]).toEqual(['SUCCESS', false, false, 'registry.example:5000/app:compat']);
-    expect(JSON.parse(a.payload).reasons[0].soname).toBe(specs.missingSoname);
+    expect(JSON.parse(a.payload).reasons[0]).toMatchObject({ kind: 'missing-library', class: 'soname', soname: specs.missingSoname });
     const b = await c.check({ uri: 'registry.example:5000/app:compat' });
     expect(b.cached).toBe(true);
     expect(fetched).toBe(2); // the reference is resolved each time; only the check is cached
