@@ -17,10 +17,12 @@ export interface SpecCheckOptions {
   preloadFile?: string | null;
   /** Where the application will run (default: this process's working directory). */
   cwd?: string;
+  /** GLIBC_TUNABLES as the application will run with it (`glibc.cpu.hwcaps` masks). */
+  tunables?: string;
 }
 
 /** What a check takes from the environment the application will run in. */
-export type RunEnvironment = Pick<SpecCheckOptions, 'preload' | 'preloadFile' | 'cwd'> & { path?: string };
+export type RunEnvironment = Pick<SpecCheckOptions, 'preload' | 'preloadFile' | 'cwd' | 'tunables'> & { path?: string };
 
 const legacyPlatforms = new WeakMap<HostIndex, LegacyPlatform>();
 
@@ -41,6 +43,7 @@ export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: st
     ...(env.preload !== undefined ? { preload: splitPreloadList(env.preload) } : {}),
     ...(env.preloadFile !== undefined ? { preloadFile: env.preloadFile } : {}),
     ...(env.cwd !== undefined ? { cwd: env.cwd } : {}),
+    ...(env.tunables !== undefined ? { tunables: env.tunables } : {}),
     ...(env.path !== undefined ? { path: env.path } : {}),
   });
 }

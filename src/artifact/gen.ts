@@ -148,14 +148,17 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       const travels = root !== undefined || inTree(safeReal(host)) || (kind === 'binary' && app.has(o.loader) && foundThroughOrigin(res, i, loader));
       if (!travels) return;
       app.add(i);
-      let real = safeReal(host);
-      if (!files.has(real)) {
-        add(host, false);
-        const nf = files.get(real);
-        if (nf) pending.push(nf);
-      } else files.get(real)!.seen.add(host);
-      real = files.has(real) ? real : host;
-      bundled.push(real);
+      // Every glibc-hwcaps copy travels too: the node that runs it may pick another level than this CPU.
+      for (const copy of [host, ...hwcapsCopies(host)]) {
+        let real = safeReal(copy);
+        if (!files.has(real)) {
+          add(copy, false);
+          const nf = files.get(real);
+          if (nf) pending.push(nf);
+        } else files.get(real)!.seen.add(copy);
+        real = files.has(real) ? real : copy;
+        if (!bundled.includes(real)) bundled.push(real);
+      }
     });
     bundledOf.set(f.real, bundled);
   }
@@ -198,6 +201,32 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     binaries,
     attributes: exe ? legacyAttributes(posix.basename(exe.path), sonames) : {},
   };
+}
+
+/**
+ * The other copies of a library that the loader would choose between on another CPU: the same name
+ * in the search directory itself and in each of its `glibc-hwcaps/<level>` subdirectories
+ * (`_dl_important_hwcaps`, glibc ≥ 2.33).
+ */
+export function hwcapsCopies(path: string): string[] {
+  const name = posix.basename(path);
+  const dir = posix.dirname(posix.normalize(path)).replace(/\/glibc-hwcaps\/[^/]+$/, '');
+  const out = [posix.join(dir, name)];
+  try {
+    for (const level of readdirSync(posix.join(dir, 'glibc-hwcaps'))) out.push(posix.join(dir, 'glibc-hwcaps', level, name));
+  } catch {
+    // No glibc-hwcaps subdirectory: the plain copy is the only one.
+  }
+  const self = posix.normalize(path);
+  return out.filter((p) => p !== self && isRegularFile(p));
+}
+
+function isRegularFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
+  }
 }
 
 function usesOrigin(elf: ElfInfo): boolean {

@@ -41,7 +41,7 @@ export async function genAction(paths: string[], flags: GenFlags): Promise<numbe
 
 export async function depsAction(binary: string, flags: { json?: boolean; root?: string; cwd?: string }): Promise<number> {
   const { dependencyReport, renderTree } = await import('../host/deps.js');
-  const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) });
+  const report = dependencyReport(binary, { root: flags.root, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES });
   if (flags.json) await printJson(report);
   else await out(renderTree(report));
   return report.missing.length > 0 ? 1 : 0;
@@ -64,7 +64,7 @@ export function workingDir(dir: string | undefined): string | undefined {
 
 export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string }): Promise<number> {
   const { checkSpecFile } = await import('../artifact/check-spec.js');
-  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) });
+  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES });
   return printReport(spec, report, flags.json);
 }
 

@@ -90,6 +90,8 @@ export interface CheckOptions {
   preloadFile?: string | null;
   /** The directory the application will run in (default: this process's). */
   cwd?: string;
+  /** GLIBC_TUNABLES as the application will run with it (`glibc.cpu.hwcaps` masks glibc-hwcaps levels). */
+  tunables?: string;
   /** PATH as the application's scripts will run with it (`#!/usr/bin/env prog`); defaults to check's own. */
   path?: string;
 }
@@ -216,8 +218,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     let loader = loaders.get(key);
     if (!loader) {
       const hwcaps = machine === index.machine && cls === index.class ? index.hwcaps : [];
-      const platform = loaderPlatform(machine, cls, '/', { hwcaps, ...(interpreter ? { interpreter } : {}) });
-      loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls) }));
+      const platform = loaderPlatform(machine, cls, '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
+      loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls, platform.hwcaps) }));
     }
     return loader;
   };

@@ -34,11 +34,13 @@ export interface DependencyOptions {
   preloadFile?: string | null;
   /** Where the program runs (default: this process's working directory). */
   cwd?: string;
+  /** GLIBC_TUNABLES as the program would run with it. */
+  tunables?: string;
 }
 
 export function dependencyReport(path: string, opts: DependencyOptions = {}): DependencyReport {
   const preloadFile = opts.preloadFile !== undefined ? opts.preloadFile : posix.join(opts.root ? posix.resolve(opts.root) : '/', 'etc/ld.so.preload');
-  const loader = new DiskLoader({ root: opts.root, ldLibraryPath: splitLibraryPath(opts.ldLibraryPath), preload: opts.preload, preloadFile, cwd: opts.cwd, trace: true });
+  const loader = new DiskLoader({ root: opts.root, ldLibraryPath: splitLibraryPath(opts.ldLibraryPath), preload: opts.preload, preloadFile, cwd: opts.cwd, tunables: opts.tunables, trace: true });
   const inner = opts.root ? `/${posix.relative(posix.resolve(opts.root), posix.resolve(opts.root, path.replace(/^\//, '')))}` : path;
   const kind = probeFile(opts.root ? posix.join(loader.root, inner) : path);
   if (kind.kind === 'other') throw new FormatError(path, 'not-elf', 'not an ELF file');

@@ -278,11 +278,12 @@ export class IndexSource implements ObjectSource {
     return this.disk.open(path);
   }
 
-  cacheLookup(machine: number, cls: 32 | 64): Map<string, string> {
-    const key = `${machine}/${cls}`;
+  /** `hwcaps`: the active glibc-hwcaps levels when a tunable masks some of the index's. */
+  cacheLookup(machine: number, cls: 32 | 64, hwcaps: string[] = this.index.hwcaps): Map<string, string> {
+    const key = `${machine}/${cls}/${hwcaps.join(',')}`;
     let table = this.derived.lookups.get(key);
     if (!table) {
-      table = cacheLookupTable(cacheOf(this.index), cacheFlagsFor(machine, cls), this.index.hwcaps);
+      table = cacheLookupTable(cacheOf(this.index), cacheFlagsFor(machine, cls), hwcaps);
       this.derived.lookups.set(key, table);
     }
     return table;

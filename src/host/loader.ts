@@ -23,6 +23,8 @@ export interface LoaderOptions {
   preloadFile?: string | null;
   /** Where the program runs: relative search entries and names are taken against it. */
   cwd?: string;
+  /** GLIBC_TUNABLES as the program would run with it (`glibc.cpu.hwcaps` masks glibc-hwcaps levels). */
+  tunables?: string;
   /** Record a `LoadTrace` with each resolution. */
   trace?: boolean;
 }
@@ -85,7 +87,7 @@ export class DiskLoader {
     const key = `${elf.machine}/${elf.class}/${elf.interpreter ?? ''}`;
     let p = this.platforms.get(key);
     if (!p) {
-      const platform = loaderPlatform(elf.machine, elf.class, this.root, elf.interpreter ? { interpreter: elf.interpreter } : {});
+      const platform = loaderPlatform(elf.machine, elf.class, this.root, { ...(elf.interpreter ? { interpreter: elf.interpreter } : {}), tunables: this.opts.tunables });
       const lookup = this.cache ? cacheLookupTable(this.cache, cacheFlagsFor(elf.machine, elf.class), platform.hwcaps) : new Map<string, string>();
       p = { platform, lookup };
       this.platforms.set(key, p);

@@ -53,6 +53,45 @@ export function x86HwcapsFromCpuinfo(cpuinfo: string): string[] {
   return out;
 }
 
+/**
+ * The `glibc.cpu.hwcaps` names that glibc 2.36 lets a `-NAME` turn off (sysdeps/x86/cpu-tunables.c,
+ * `TUNABLE_CALLBACK (set_hwcaps)`) and that a glibc-hwcaps level needs
+ * (sysdeps/x86_64/dl-hwcaps-subdirs.c), with the lowest level each one takes away. CMPXCHG16B,
+ * LAHF64_SAHF64, SSE3 and F16C cannot be turned off there (measured: masking them changes nothing).
+ */
+const TUNABLE_LEVEL: Readonly<Record<string, string>> = {
+  POPCNT: 'x86-64-v2', SSSE3: 'x86-64-v2', SSE4_1: 'x86-64-v2', SSE4_2: 'x86-64-v2',
+  AVX: 'x86-64-v3', AVX2: 'x86-64-v3', BMI1: 'x86-64-v3', BMI2: 'x86-64-v3', FMA: 'x86-64-v3', LZCNT: 'x86-64-v3', MOVBE: 'x86-64-v3', OSXSAVE: 'x86-64-v3',
+  AVX512F: 'x86-64-v4', AVX512BW: 'x86-64-v4', AVX512CD: 'x86-64-v4', AVX512DQ: 'x86-64-v4', AVX512VL: 'x86-64-v4',
+};
+
+/** The value of `glibc.cpu.hwcaps` in a `GLIBC_TUNABLES` string (`name=value:name=value`; the last one counts). */
+export function hwcapsTunable(tunables: string | undefined): string | undefined {
+  let value: string | undefined;
+  for (const item of (tunables ?? '').split(':')) {
+    const eq = item.indexOf('=');
+    if (eq > 0 && item.slice(0, eq) === 'glibc.cpu.hwcaps') value = item.slice(eq + 1);
+  }
+  return value;
+}
+
+/**
+ * The x86-64 glibc-hwcaps levels (best first) left once `GLIBC_TUNABLES=glibc.cpu.hwcaps=-NAME,…`
+ * turns features off, as `_dl_important_hwcaps` then finds them usable: a level that needs a masked
+ * feature goes, with every level above it. Names are case-sensitive, as glibc compares them.
+ */
+export function maskX86Hwcaps(hwcaps: string[], tunables: string | undefined): string[] {
+  const value = hwcapsTunable(tunables);
+  if (!value) return hwcaps;
+  const order = ['x86-64-v2', 'x86-64-v3', 'x86-64-v4'];
+  let lowest = order.length;
+  for (const entry of value.split(',')) {
+    const level = entry.startsWith('-') ? TUNABLE_LEVEL[entry.slice(1)] : undefined;
+    if (level) lowest = Math.min(lowest, order.indexOf(level));
+  }
+  return hwcaps.filter((h) => !order.includes(h) || order.indexOf(h) < lowest);
+}
+
 let cpuinfo: string | undefined;
 function hostCpuinfo(): string {
   if (cpuinfo === undefined) {
@@ -147,7 +186,7 @@ function loaderDirsOf(hostPath: string): string[] | undefined {
  * Debian-style multiarch directories are used when the tree has them, else the lib64 layout
  * of Red Hat-like systems.
  */
-export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: { hwcaps?: string[]; legacySubdirs?: boolean; interpreter?: string } = {}): LoaderPlatform {
+export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: { hwcaps?: string[]; legacySubdirs?: boolean; interpreter?: string; tunables?: string } = {}): LoaderPlatform {
   const key = `${machine}/${cls}`;
   const triplet = LAYOUT.multiarch[key];
   const interpreter = opts.interpreter ?? LAYOUT.interpreter[key];
@@ -172,7 +211,8 @@ export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: 
   }
   const platform = LAYOUT.platform[key] ?? '';
   const isX8664 = machine === 62 && cls === 64;
-  const hwcaps = opts.hwcaps ?? (isX8664 ? hostX86Hwcaps() : []);
+  const cpu = opts.hwcaps ?? (isX8664 ? hostX86Hwcaps() : []);
+  const hwcaps = isX8664 ? maskX86Hwcaps(cpu, opts.tunables) : cpu;
   const subdirs = hwcaps.map((h) => `glibc-hwcaps/${h}`);
   // glibc up to 2.36 still tries the legacy hwcap subdirectories (AT_PLATFORM, tls, hwcap names).
   if (opts.legacySubdirs !== false) subdirs.push(...legacyHwcapSubdirs(legacyNames(machine, cls)));
