@@ -5,7 +5,7 @@ import standaloneCode from 'ajv/dist/standalone/index.js';
 import { readFileSync, writeFileSync } from 'node:fs';
 
 const schema = JSON.parse(readFileSync(new URL('../manifests/compat-spec.schema.json', import.meta.url), 'utf8'));
-const ajv = new Ajv({ code: { source: true, esm: true }, strict: true, allErrors: false });
+const ajv = new Ajv({ code: { source: true, esm: true }, strict: true, allErrors: false, inlineRefs: false });
 // Ajv's standalone output still require()s its runtime helpers; this package is ESM.
 const code = standaloneCode(ajv, ajv.compile(schema)).replaceAll('require("ajv/dist/runtime/ucs2length")', 'ajvUcs2length');
 const out = new URL('../src/artifact/spec-validator.generated.js', import.meta.url);

@@ -84,7 +84,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     }
     let kindOf;
     try {
-      kindOf = probeFile(real);
+      kindOf = probeFile(real, { symbols: 'all' });
     } catch (e) {
       if (!explicit && isUnreadable(e)) return unreadable(hostPath, e);
       // Inside a tree, what cannot be opened (a link to a directory, a dangling link, a device) is not a binary.

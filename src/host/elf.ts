@@ -1,4 +1,5 @@
 import { FileReader, FormatError } from './file-reader.js';
+import { hashBytes, TableBuilder } from './symbol-table.js';
 
 export type ElfClass = 32 | 64;
 export type Endian = 'little' | 'big';
@@ -38,9 +39,42 @@ export interface ElfInfo {
   verneed: LibraryNeed[];
   /** Versions this object defines (`.gnu.version_d`), the base (soname) entry excluded. */
   verdef: string[];
+  /** The dynamic symbol table, only when asked for (`readElf(path, { symbols: … })`). */
+  symbols?: DynamicSymbols;
+}
+
+export type SymbolKind = 'func' | 'data' | 'tls';
+
+/** An undefined dynamic symbol: something the loader must bind in another object. */
+export interface SymbolRef {
+  name: string;
+  /** The version the reference asks for (from `.gnu.version` + `.gnu.version_r`). */
+  version?: string;
+  /** STT_FUNC/STT_GNU_IFUNC are functions (bound at first call under lazy binding); TLS and the rest bind at start. */
+  kind: SymbolKind;
+  /** STB_WEAK: an unresolved weak reference is not an error. */
+  weak: boolean;
+}
+
+export interface DynamicSymbols {
+  /** DT_BIND_NOW, DF_BIND_NOW in DT_FLAGS or DF_1_NOW in DT_FLAGS_1: every reference binds at start. */
+  bindNow: boolean;
+  /** Has `.gnu.version` (DT_VERSYM); without it `check_match` accepts any version from this object. */
+  hasVersym: boolean;
+  /** Undefined references, and (in executables) data copied in by a copy relocation. */
+  refs: SymbolRef[];
+  /** Defined symbols in the compact form of symbol-table.ts. */
+  defs: Uint32Array;
+}
+
+export interface ReadOptions {
+  /** Also read the dynamic symbol table: `defs` only (no names decoded), or references too. */
+  symbols?: 'defs' | 'all';
 }
 
 export const DF_1_NODEFLIB = 0x800;
+export const DF_1_NOW = 0x1;
+export const DF_BIND_NOW = 0x8;
 export const VER_FLG_BASE = 0x1;
 export const VER_FLG_WEAK = 0x2;
 
@@ -61,6 +95,13 @@ const DT = {
   VERDEFNUM: 0x6ffffffd,
   VERNEED: 0x6ffffffe,
   VERNEEDNUM: 0x6fffffff,
+  HASH: 4,
+  SYMTAB: 6,
+  SYMENT: 11,
+  BIND_NOW: 24,
+  FLAGS: 30,
+  GNU_HASH: 0x6ffffef5,
+  VERSYM: 0x6ffffff0,
 } as const;
 
 /** Caps that keep a corrupt header from driving unbounded work. */
@@ -68,6 +109,7 @@ const MAX_PHDRS = 4096;
 const MAX_DYN_ENTRIES = 65536;
 const MAX_VER_ENTRIES = 65536;
 const MAX_STRING = 64 * 1024;
+const MAX_SYMBOLS = 4 * 1024 * 1024;
 
 const MACHINES: Record<number, string> = {
   2: 'sparc',
@@ -102,10 +144,10 @@ const ELF_MAGIC = 0x7f454c46;
 export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string } | { kind: 'other' };
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
-export function probeFile(path: string): FileKind {
+export function probeFile(path: string, opts: ReadOptions = {}): FileKind {
   const r = FileReader.open(path);
   try {
-    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r) };
+    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
     if (r.size >= 2) {
       const head = r.bytes(0, Math.min(r.size, 256), 'first line');
       if (head[0] === 0x23 && head[1] === 0x21) {
@@ -120,10 +162,10 @@ export function probeFile(path: string): FileKind {
 }
 
 /** Reads an ELF file's dynamic-linking facts; anything else is a `FormatError`. */
-export function readElf(path: string): ElfInfo {
+export function readElf(path: string, opts: ReadOptions = {}): ElfInfo {
   const r = FileReader.open(path);
   try {
-    return parse(r);
+    return parse(r, opts);
   } finally {
     r.close();
   }
@@ -137,7 +179,7 @@ interface Segment {
   memsz: number;
 }
 
-function parse(r: FileReader): ElfInfo {
+function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
   const path = r.path;
   if (r.size < 16) {
     if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) throw new FormatError(path, 'truncated', 'ELF identification is truncated');
@@ -244,7 +286,7 @@ function parse(r: FileReader): ElfInfo {
   const strsz = first(DT.STRSZ);
   const hasStrings = entries.some(([t]) => t === DT.NEEDED || t === DT.SONAME || t === DT.RPATH || t === DT.RUNPATH) || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
   let strtab: Buffer = Buffer.alloc(0);
-  if (hasStrings) {
+  if (hasStrings || (opts.symbols && first(DT.SYMTAB) !== undefined && strtabAddr !== undefined && strsz !== undefined)) {
     if (strtabAddr === undefined || strsz === undefined) throw new FormatError(path, 'corrupt', 'dynamic section has no string table (DT_STRTAB/DT_STRSZ)');
     strtab = r.bytes(toOffset(strtabAddr, 'DT_STRTAB'), strsz, 'dynamic string table');
   }
@@ -275,6 +317,9 @@ function parse(r: FileReader): ElfInfo {
     }
   }
 
+  // Version slots by index, as `_dl_check_map_versions` fills `l_versions`: needs by `vna_other`, definitions by `vd_ndx`.
+  const slots = new Map<number, string>();
+  const needSlots = new Set<number>();
   const verneedAddr = first(DT.VERNEED);
   if (verneedAddr !== undefined) {
     let off = toOffset(verneedAddr, 'DT_VERNEED');
@@ -292,7 +337,10 @@ function parse(r: FileReader): ElfInfo {
         if (--budget < 0) throw new FormatError(path, 'corrupt', 'version needs do not terminate');
         const va = r.bytes(aoff, 16, 'Vernaux entry');
         const flags = u16(va, 4);
-        need.versions.push({ name: str(u32(va, 8), 'Vernaux name'), weak: (flags & VER_FLG_WEAK) !== 0 });
+        const name = str(u32(va, 8), 'Vernaux name');
+        need.versions.push({ name, weak: (flags & VER_FLG_WEAK) !== 0 });
+        slots.set(u16(va, 6) & 0x7fff, name);
+        needSlots.add(u16(va, 6) & 0x7fff);
         const anext = u32(va, 12);
         if (anext === 0) break;
         aoff += anext;
@@ -313,13 +361,157 @@ function parse(r: FileReader): ElfInfo {
       const cnt = u16(vd, 6);
       const aux = u32(vd, 12);
       const next = u32(vd, 16);
-      if (cnt > 0 && (flags & VER_FLG_BASE) === 0) {
+      if (cnt > 0) {
         const da = r.bytes(off + aux, 8, 'Verdaux entry');
-        info.verdef.push(str(u32(da, 0), 'Verdaux name'));
+        const name = str(u32(da, 0), 'Verdaux name');
+        if ((flags & VER_FLG_BASE) === 0) info.verdef.push(name);
+        slots.set(u16(vd, 4), name);
       }
       if (next === 0) break;
       off += next;
     }
   }
+  if (opts.symbols) {
+    const flags = first(DT.FLAGS) ?? 0;
+    const bindNow = first(DT.BIND_NOW) !== undefined || (flags & DF_BIND_NOW) !== 0 || (info.flags1 & DF_1_NOW) !== 0;
+    const symtabAddr = first(DT.SYMTAB);
+    const empty: DynamicSymbols = { bindNow, hasVersym: first(DT.VERSYM) !== undefined, refs: [], defs: new Uint32Array(0) };
+    if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
+    else {
+      const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, needSlots, ehdr: eh, addr };
+      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols === 'all');
+    }
+  }
   return info;
+}
+
+interface SymContext {
+  r: FileReader;
+  is64: boolean;
+  le: boolean;
+  u16: (b: Buffer, o: number) => number;
+  u32: (b: Buffer, o: number) => number;
+  addr: (b: Buffer, o: number) => number;
+  toOffset: (vaddr: number, what: string) => number;
+  first: (tag: number) => number | undefined;
+  strtab: Buffer;
+  slots: Map<number, string>;
+  needSlots: Set<number>;
+  ehdr: Buffer;
+}
+
+const STB_GLOBAL = 1;
+const STB_WEAK = 2;
+const STB_GNU_UNIQUE = 10;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+const STT_COMMON = 5;
+const STT_TLS = 6;
+const STT_GNU_IFUNC = 10;
+/** `ALLOWED_STT` of elf/dl-lookup.c: the types a lookup may bind to. */
+const ALLOWED_STT = (1 << 0) | (1 << STT_OBJECT) | (1 << STT_FUNC) | (1 << STT_COMMON) | (1 << STT_TLS) | (1 << STT_GNU_IFUNC);
+const SHN_UNDEF = 0;
+const SHN_ABS = 0xfff1;
+const SHT_DYNSYM = 11;
+
+/**
+ * Reads `.dynsym` with `.gnu.version`: the defined symbols into the compact table (hashing names
+ * straight from the string table's bytes), and, when asked, the undefined references by name.
+ */
+function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRefs: boolean): DynamicSymbols {
+  const { r, is64 } = c;
+  const path = r.path;
+  const entsize = c.first(DT.SYMENT) ?? (is64 ? 24 : 16);
+  if (entsize < (is64 ? 24 : 16)) throw new FormatError(path, 'corrupt', `symbol entry size ${entsize} is too small`);
+  const symOff = c.toOffset(symtabAddr, 'DT_SYMTAB');
+  const count = Math.min(symbolCount(c, symOff, entsize), Math.floor((r.size - symOff) / entsize), MAX_SYMBOLS);
+  const syms = r.bytes(symOff, count * entsize, 'dynamic symbol table');
+  const versymAddr = c.first(DT.VERSYM);
+  const versym = versymAddr === undefined ? undefined : r.bytes(c.toOffset(versymAddr, 'DT_VERSYM'), count * 2, 'symbol versions (.gnu.version)');
+  const builder = new TableBuilder(versym !== undefined);
+  const refs: SymbolRef[] = [];
+  const { strtab } = c;
+  for (let i = 1; i < count; i++) {
+    const o = i * entsize;
+    const nameOff = c.u32(syms, o);
+    const info = syms[o + (is64 ? 4 : 12)]!;
+    const shndx = c.u16(syms, o + (is64 ? 6 : 14));
+    const bind = info >> 4;
+    const type = info & 0xf;
+    if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) continue;
+    if (nameOff >= strtab.length) throw new FormatError(path, 'corrupt', `symbol ${i} name offset ${nameOff} is outside the string table`);
+    let end = strtab.indexOf(0, nameOff);
+    if (end < 0) end = strtab.length;
+    const vs = versym ? c.u16(versym, i * 2) : 1;
+    const slot = vs & 0x7fff;
+    const version = slot >= 2 ? c.slots.get(slot) : undefined;
+    if (shndx === SHN_UNDEF) {
+      if (wantRefs && end > nameOff) refs.push({ name: strtab.toString('latin1', nameOff, end), ...(version ? { version } : {}), kind: kindOf(type), weak: bind === STB_WEAK });
+      continue;
+    }
+    const value = is64 ? c.addr(syms, o + 8) : c.u32(syms, o + 4);
+    if (((1 << type) & ALLOWED_STT) === 0 || (value === 0 && shndx !== SHN_ABS && type !== STT_TLS)) continue;
+    builder.add(hashBytes(strtab, nameOff, end), slot, slot >= 1 ? c.slots.get(slot) : undefined, (vs & 0x8000) !== 0);
+    // Data defined in a slot that names a *needed* version came in by copy relocation (executables
+    // only): it must still be found in a library, as the lookup for R_*_COPY skips the executable.
+    if (wantRefs && version !== undefined && type !== STT_FUNC && type !== STT_GNU_IFUNC && c.needSlots.has(slot)) {
+      refs.push({ name: strtab.toString('latin1', nameOff, end), version, kind: kindOf(type), weak: bind === STB_WEAK });
+    }
+  }
+  return { bindNow, hasVersym: versym !== undefined, refs, defs: builder.build() };
+}
+
+function kindOf(type: number): SymbolKind {
+  if (type === STT_FUNC || type === STT_GNU_IFUNC) return 'func';
+  return type === STT_TLS ? 'tls' : 'data';
+}
+
+/** How many entries `.dynsym` has: DT_HASH's nchain, else the section header, else a walk of DT_GNU_HASH. */
+function symbolCount(c: SymContext, symOff: number, entsize: number): number {
+  const { r } = c;
+  const hash = c.first(DT.HASH);
+  if (hash !== undefined) return c.u32(r.bytes(c.toOffset(hash, 'DT_HASH'), 8, 'DT_HASH header'), 4);
+  const fromSections = dynsymSectionCount(c, symOff, entsize);
+  if (fromSections !== undefined) return fromSections;
+  const gnu = c.first(DT.GNU_HASH);
+  if (gnu === undefined) return 0;
+  return gnuHashCount(c, c.toOffset(gnu, 'DT_GNU_HASH'));
+}
+
+function dynsymSectionCount(c: SymContext, symOff: number, entsize: number): number | undefined {
+  const { is64, ehdr } = c;
+  const shoff = c.addr(ehdr, is64 ? 40 : 32);
+  const shentsize = c.u16(ehdr, is64 ? 58 : 46);
+  const shnum = c.u16(ehdr, is64 ? 60 : 48);
+  if (shoff === 0 || shnum === 0 || shnum > 65535 || shentsize < (is64 ? 64 : 40) || shoff + shentsize * shnum > c.r.size) return undefined;
+  const sh = c.r.bytes(shoff, shentsize * shnum, 'section headers');
+  for (let i = 0; i < shnum; i++) {
+    const o = i * shentsize;
+    if (c.u32(sh, o + 4) !== SHT_DYNSYM) continue;
+    const off = c.addr(sh, o + (is64 ? 24 : 16));
+    const size = c.addr(sh, o + (is64 ? 32 : 20));
+    if (off === symOff) return Math.floor(size / entsize);
+  }
+  return undefined;
+}
+
+/** The highest symbol index any GNU hash chain reaches, plus one (`symoffset` when every bucket is empty). */
+function gnuHashCount(c: SymContext, off: number): number {
+  const { r } = c;
+  const head = r.bytes(off, 16, 'DT_GNU_HASH header');
+  const nbuckets = c.u32(head, 0);
+  const symoffset = c.u32(head, 4);
+  const bloomSize = c.u32(head, 8);
+  const word = c.is64 ? 8 : 4;
+  if (nbuckets > MAX_SYMBOLS || bloomSize > MAX_SYMBOLS) throw new FormatError(r.path, 'corrupt', 'DT_GNU_HASH sizes are implausible');
+  const bucketsOff = off + 16 + bloomSize * word;
+  const buckets = r.bytes(bucketsOff, nbuckets * 4, 'DT_GNU_HASH buckets');
+  let max = 0;
+  for (let i = 0; i < nbuckets; i++) max = Math.max(max, c.u32(buckets, i * 4));
+  if (max < symoffset) return symoffset;
+  const chains = bucketsOff + nbuckets * 4;
+  for (let i = max; i < MAX_SYMBOLS; i++) {
+    if (c.u32(r.bytes(chains + (i - symoffset) * 4, 4, 'DT_GNU_HASH chain'), 0) & 1) return i + 1;
+  }
+  throw new FormatError(r.path, 'corrupt', 'DT_GNU_HASH chain does not terminate');
 }
