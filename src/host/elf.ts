@@ -1,5 +1,5 @@
 import { FileReader, FormatError } from './file-reader.js';
-import { hashBytes, TableBuilder } from './symbol-table.js';
+import { hashBytes, hashString, TableBuilder } from './symbol-table.js';
 
 export type ElfClass = 32 | 64;
 export type Endian = 'little' | 'big';
@@ -101,6 +101,14 @@ const DT = {
   BIND_NOW: 24,
   FLAGS: 30,
   GNU_HASH: 0x6ffffef5,
+  RELA: 7,
+  RELASZ: 8,
+  RELAENT: 9,
+  REL: 17,
+  RELSZ: 18,
+  RELENT: 19,
+  RELACOUNT: 0x6ffffff9,
+  RELCOUNT: 0x6ffffffa,
   VERSYM: 0x6ffffff0,
 } as const;
 
@@ -319,7 +327,6 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
 
   // Version slots by index, as `_dl_check_map_versions` fills `l_versions`: needs by `vna_other`, definitions by `vd_ndx`.
   const slots = new Map<number, string>();
-  const needSlots = new Set<number>();
   const verneedAddr = first(DT.VERNEED);
   if (verneedAddr !== undefined) {
     let off = toOffset(verneedAddr, 'DT_VERNEED');
@@ -340,7 +347,6 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
         const name = str(u32(va, 8), 'Vernaux name');
         need.versions.push({ name, weak: (flags & VER_FLG_WEAK) !== 0 });
         slots.set(u16(va, 6) & 0x7fff, name);
-        needSlots.add(u16(va, 6) & 0x7fff);
         const anext = u32(va, 12);
         if (anext === 0) break;
         aoff += anext;
@@ -378,7 +384,7 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     const empty: DynamicSymbols = { bindNow, hasVersym: first(DT.VERSYM) !== undefined, refs: [], defs: new Uint32Array(0) };
     if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
     else {
-      const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, needSlots, ehdr: eh, addr };
+      const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
       info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols === 'all');
     }
   }
@@ -396,8 +402,10 @@ interface SymContext {
   first: (tag: number) => number | undefined;
   strtab: Buffer;
   slots: Map<number, string>;
-  needSlots: Set<number>;
   ehdr: Buffer;
+  machine: number;
+  /** An executable: its data references may have been turned into copies by R_*_COPY. */
+  executable: boolean;
 }
 
 const STB_GLOBAL = 1;
@@ -429,8 +437,11 @@ function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRe
   const versymAddr = c.first(DT.VERSYM);
   const versym = versymAddr === undefined ? undefined : r.bytes(c.toOffset(versymAddr, 'DT_VERSYM'), count * 2, 'symbol versions (.gnu.version)');
   const builder = new TableBuilder(versym !== undefined);
+  const slotHash = new Map<number, number>();
+  for (const [slot, name] of c.slots) slotHash.set(slot, hashString(name));
   const refs: SymbolRef[] = [];
   const { strtab } = c;
+  const copied = wantRefs && c.executable ? copyRelocated(c) : undefined;
   for (let i = 1; i < count; i++) {
     const o = i * entsize;
     const nameOff = c.u32(syms, o);
@@ -451,14 +462,46 @@ function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRe
     }
     const value = is64 ? c.addr(syms, o + 8) : c.u32(syms, o + 4);
     if (((1 << type) & ALLOWED_STT) === 0 || (value === 0 && shndx !== SHN_ABS && type !== STT_TLS)) continue;
-    builder.add(hashBytes(strtab, nameOff, end), slot, slot >= 1 ? c.slots.get(slot) : undefined, (vs & 0x8000) !== 0);
-    // Data defined in a slot that names a *needed* version came in by copy relocation (executables
-    // only): it must still be found in a library, as the lookup for R_*_COPY skips the executable.
-    if (wantRefs && version !== undefined && type !== STT_FUNC && type !== STT_GNU_IFUNC && c.needSlots.has(slot)) {
+    builder.add(hashBytes(strtab, nameOff, end), slot, slot >= 1 ? slotHash.get(slot) : undefined, (vs & 0x8000) !== 0);
+    // Data an executable holds by copy relocation must still be found in a library: the lookup for
+    // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
+    if (copied?.has(i)) {
       refs.push({ name: strtab.toString('latin1', nameOff, end), version, kind: kindOf(type), weak: bind === STB_WEAK });
     }
   }
   return { bindNow, hasVersym: versym !== undefined, refs, defs: builder.build() };
+}
+
+/** R_*_COPY per machine (x86_64, i386, arm, aarch64, ppc, ppc64, s390, riscv). */
+const R_COPY: Record<number, number> = { 62: 5, 3: 5, 40: 20, 183: 1024, 20: 19, 21: 19, 22: 4, 243: 4 };
+const MAX_RELOCS = 1 << 22;
+
+/** Symbol indices named by the copy relocations of DT_RELA (or DT_REL). */
+function copyRelocated(c: SymContext): Set<number> {
+  const out = new Set<number>();
+  const type = R_COPY[c.machine];
+  if (type === undefined) return out;
+  const rela = c.first(DT.RELA) !== undefined;
+  const at = c.first(rela ? DT.RELA : DT.REL);
+  const size = c.first(rela ? DT.RELASZ : DT.RELSZ) ?? 0;
+  const ent = c.first(rela ? DT.RELAENT : DT.RELENT) ?? (c.is64 ? (rela ? 24 : 16) : rela ? 12 : 8);
+  if (at === undefined || size === 0 || ent < (c.is64 ? 16 : 8)) return out;
+  // The relative relocations come first and name no symbol (DT_RELACOUNT says how many).
+  const skip = Math.min(c.first(rela ? DT.RELACOUNT : DT.RELCOUNT) ?? 0, Math.floor(size / ent));
+  const n = Math.min(Math.floor(size / ent) - skip, MAX_RELOCS);
+  const buf = c.r.bytes(c.toOffset(at, rela ? 'DT_RELA' : 'DT_REL') + skip * ent, n * ent, 'dynamic relocations');
+  for (let i = 0; i < n; i++) {
+    const o = i * ent;
+    if (c.is64) {
+      // r_info: the symbol index in the high 32 bits, the type in the low 32.
+      const [lo, hi] = c.le ? [o + 8, o + 12] : [o + 12, o + 8];
+      if (c.u32(buf, lo) === type) out.add(c.u32(buf, hi));
+    } else {
+      const info = c.u32(buf, o + 4);
+      if ((info & 0xff) === type) out.add(info >>> 8);
+    }
+  }
+  return out;
 }
 
 function kindOf(type: number): SymbolKind {

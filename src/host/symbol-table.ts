@@ -3,7 +3,7 @@
  * a sorted array of 32-bit entries, each the FNV-1a hash of a key with its two low bits replaced
  * by flags. Two kinds of key share the array (a dynamic symbol name never contains '@'):
  *
- * - `name@version`, one per definition in a named version slot; bit 0 set when it is hidden (`@`,
+ * - `name@version` (the mix of the two hashes, `withVersion`), one per definition in a named version slot; bit 0 set when it is hidden (`@`,
  *   VERSYM_HIDDEN) rather than the default (`@@`). A versioned reference matches it exactly.
  * - `name`, one per symbol name, carrying what `check_match` (elf/dl-lookup.c) would accept for
  *   references that do not name this exact version: bit 0 `UNVERSIONED_OK`, an unversioned
@@ -35,11 +35,15 @@ export function hashString(s: string, h = FNV_OFFSET): number {
   return x >>> 0;
 }
 
-const AT = 0x40;
-
-/** The hash of `name@version`, from the hash of `name` alone. */
-export function withVersion(nameHash: number, version: string): number {
-  return hashString(version, Math.imul(nameHash ^ AT, FNV_PRIME) >>> 0);
+/**
+ * The key of `name@version`, from the hashes of the name and of the version: a constant-time mix
+ * (murmur3's finaliser), so an object's thousands of definitions do not rehash the same version name.
+ */
+export function withVersion(nameHash: number, versionHash: number): number {
+  let h = (nameHash ^ Math.imul(versionHash, 0x9e3779b1)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return (h ^ (h >>> 16)) >>> 0;
 }
 
 /** The flags stored for `key` (0 when present without flags), or -1 when absent. */
@@ -72,17 +76,17 @@ export class TableBuilder {
 
   constructor(private readonly hasVersym: boolean) {}
 
-  /** `slot`: the version index (`.gnu.version` & 0x7fff); `version`: that slot's name, if any. */
-  add(nameHash: number, slot: number, version: string | undefined, hidden: boolean): void {
+  /** `slot`: the version index (`.gnu.version` & 0x7fff); `versionHash`: the hash of that slot's name, if it has one. */
+  add(nameHash: number, slot: number, versionHash: number | undefined, hidden: boolean): void {
     const key = (nameHash & ~FLAG_BITS) >>> 0;
     if (!this.hasVersym) {
       this.entries.push((key | UNVERSIONED_OK | ANY_VERSION_OK) >>> 0);
       return;
     }
-    if (version !== undefined) this.entries.push((((withVersion(nameHash, version) & ~FLAG_BITS) | (hidden ? HIDDEN : 0)) >>> 0));
+    if (versionHash !== undefined) this.entries.push((((withVersion(nameHash, versionHash) & ~FLAG_BITS) | (hidden ? HIDDEN : 0)) >>> 0));
     // Unversioned references take slots 0-2 (local, base, the first version) outright, and a single
     // non-hidden later version when there is exactly one (the `num_versions == 1` fallback).
-    const bits = (slot < 3 ? LOW_SLOT : hidden ? 0 : LATER) | (version === undefined && !hidden ? UNNAMED : 0);
+    const bits = (slot < 3 ? LOW_SLOT : hidden ? 0 : LATER) | (versionHash === undefined && !hidden ? UNNAMED : 0);
     if (bits) this.names.push(key * 8 + bits);
   }
 

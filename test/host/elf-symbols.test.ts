@@ -47,7 +47,7 @@ function expectDefsIn(file: string, syms: ReadelfSym[], table: Uint32Array): voi
   for (const s of defs) {
     const name = hashString(s.name);
     if (s.version) {
-      const flags = lookup(table, withVersion(name, s.version));
+      const flags = lookup(table, withVersion(name, hashString(s.version)));
       expect({ file, sym: `${s.name}@${s.version}`, found: flags >= 0 }).toEqual({ file, sym: `${s.name}@${s.version}`, found: true });
       // readelf marks a needed version with `@` too, but adds its index: only a definition's `@` is hidden.
       if (s.hidden) expect(flags & HIDDEN).toBe(HIDDEN);
@@ -123,5 +123,29 @@ describe('bind-now, version slots and the symbol count without DT_HASH or sectio
     expect(b.defs).toEqual(a.defs);
     expect(b.defs.length).toBeGreaterThan(4);
     expectDefsIn(lib, readelfSyms(lib), b.defs);
+  });
+});
+
+describe('the host index keeps each library\'s definitions in a table file, read per library', () => {
+  it('saves, reloads lazily, replaces old table files, and falls back to the library when they are gone', async () => {
+    const { definedSymbols, loadOrScan, saveIndex, scanHost } = await import('../../src/host/host-index.js');
+    const { existsSync, readdirSync: ls, rmSync } = await import('node:fs');
+    const dir = tempDir();
+    const file = join(dir, 'host-index.json');
+    saveIndex(scanHost({}), file);
+    saveIndex(scanHost({}), file);
+    const tables = ls(dir).filter((n) => n.endsWith('.symbols'));
+    expect(tables).toHaveLength(1);
+    const { index, how } = loadOrScan({ indexFile: file });
+    expect(how).toBe('loaded');
+    const libc = Object.keys(index.objects).find((k) => index.objects[k]!.soname === 'libc.so.6')!;
+    const want = readElf(libc, { symbols: 'defs' }).symbols!.defs;
+    expect(definedSymbols(index, libc)).toEqual({ table: want, unversioned: false });
+    expect(lookup(want, withVersion(hashString('memcpy'), hashString('GLIBC_2.14')))).toBe(0);
+    expect(lookup(want, withVersion(hashString('memcpy'), hashString('GLIBC_2.2.5')))).toBe(HIDDEN);
+    rmSync(join(dir, tables[0]!));
+    const again = loadOrScan({ indexFile: file }).index;
+    expect(existsSync(index.symbols!.file)).toBe(false);
+    expect(definedSymbols(again, libc)).toEqual({ table: want, unversioned: false });
   });
 });
