@@ -5,16 +5,17 @@ import { tableToBase64 } from './symbol-table.js';
 
 /**
  * An object's dynamic symbols as the spec records them. References are `name` or `name@VERSION`,
- * grouped by what the loader does when one is missing: `functions` bind at their first call under
+ * separated by single spaces (one string per group keeps a spec of thousands small and quick to
+ * parse), grouped by what the loader does when one is missing: `functions` bind at their first call under
  * lazy binding, `data` and `tls` at start, `weak` never fail. `defs` is the compact table of
  * symbol-table.ts (base64), which a library of the application supplies to the others.
  */
 export interface AppSymbols {
   bindNow?: boolean;
-  functions?: string[];
-  data?: string[];
-  tls?: string[];
-  weak?: string[];
+  functions?: string;
+  data?: string;
+  tls?: string;
+  weak?: string;
   defs?: string;
   /** No `.gnu.version`: any version asked of this object binds (or trips check_match's assertion). */
   unversioned?: boolean;
@@ -59,7 +60,7 @@ export function appSymbols(s: DynamicSymbols): AppSymbols {
   // In `.dynsym` order: the same file always gives the same spec, with no sort to pay for.
   const groups: Record<'functions' | 'data' | 'tls' | 'weak', string[]> = { functions: [], data: [], tls: [], weak: [] };
   for (const r of s.refs) groups[r.weak ? 'weak' : r.kind === 'func' ? 'functions' : r.kind === 'tls' ? 'tls' : 'data'].push(refString(r.name, r.version));
-  for (const [k, list] of Object.entries(groups) as Array<[keyof typeof groups, string[]]>) if (list.length) out[k] = list;
+  for (const [k, list] of Object.entries(groups) as Array<[keyof typeof groups, string[]]>) if (list.length) out[k] = list.join(' ');
   if (s.defs.length) out.defs = tableToBase64(s.defs);
   if (!s.hasVersym) out.unversioned = true;
   return out;

@@ -258,9 +258,12 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
 function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
   if (!s) return { bindNow: false };
   const refs: Ref[] = [];
-  for (const r of s.functions ?? []) refs.push(parseRef(r, 'func'));
-  for (const r of s.data ?? []) refs.push(parseRef(r, 'data'));
-  for (const r of s.tls ?? []) refs.push(parseRef(r, 'tls'));
+  const add = (list: string | undefined, kind: Ref['kind']) => {
+    if (list) for (const r of list.split(' ')) if (r) refs.push(parseRef(r, kind));
+  };
+  add(s.functions, 'func');
+  add(s.data, 'data');
+  add(s.tls, 'tls');
   return { refs, bindNow: s.bindNow === true, defs: { table: s.defs ? tableFromBase64(s.defs) : new Uint32Array(0), unversioned: s.unversioned === true } };
 }
 

@@ -1,5 +1,5 @@
 import { FileReader, FormatError } from './file-reader.js';
-import { hashBytes, hashString, TableBuilder } from './symbol-table.js';
+import { hashCString, hashString, TableBuilder } from './symbol-table.js';
 
 export type ElfClass = 32 | 64;
 export type Endian = 'little' | 'big';
@@ -68,8 +68,8 @@ export interface DynamicSymbols {
 }
 
 export interface ReadOptions {
-  /** Also read the dynamic symbol table: `defs` only (no names decoded), or references too. */
-  symbols?: 'defs' | 'all';
+  /** Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table built), or `all`. */
+  symbols?: 'defs' | 'refs' | 'all';
 }
 
 export const DF_1_NODEFLIB = 0x800;
@@ -385,7 +385,7 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
     else {
       const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
-      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols === 'all');
+      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', opts.symbols !== 'refs');
     }
   }
   return info;
@@ -426,50 +426,60 @@ const SHT_DYNSYM = 11;
  * Reads `.dynsym` with `.gnu.version`: the defined symbols into the compact table (hashing names
  * straight from the string table's bytes), and, when asked, the undefined references by name.
  */
-function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRefs: boolean): DynamicSymbols {
+function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRefs: boolean, wantDefs: boolean): DynamicSymbols {
   const { r, is64 } = c;
   const path = r.path;
   const entsize = c.first(DT.SYMENT) ?? (is64 ? 24 : 16);
   if (entsize < (is64 ? 24 : 16)) throw new FormatError(path, 'corrupt', `symbol entry size ${entsize} is too small`);
   const symOff = c.toOffset(symtabAddr, 'DT_SYMTAB');
+  // Not only the unhashed head of a DT_GNU_HASH table: an undefined symbol with a value (a
+  // canonical PLT address) is hashed too, so references need the whole table.
   const count = Math.min(symbolCount(c, symOff, entsize), Math.floor((r.size - symOff) / entsize), MAX_SYMBOLS);
   const syms = r.bytes(symOff, count * entsize, 'dynamic symbol table');
   const versymAddr = c.first(DT.VERSYM);
   const versym = versymAddr === undefined ? undefined : r.bytes(c.toOffset(versymAddr, 'DT_VERSYM'), count * 2, 'symbol versions (.gnu.version)');
-  const builder = new TableBuilder(versym !== undefined);
-  const slotHash = new Map<number, number>();
-  for (const [slot, name] of c.slots) slotHash.set(slot, hashString(name));
+  const builder = new TableBuilder(versym !== undefined, wantDefs ? count : 0);
+  // Version slots as arrays indexed by slot: the loop below runs once per symbol, tens of thousands of times.
+  const slotName: Array<string | undefined> = [];
+  const slotHash: Array<number | undefined> = [];
+  for (const [slot, name] of c.slots) {
+    slotName[slot] = name;
+    slotHash[slot] = hashString(name);
+  }
+  const { u32, u16 } = c;
   const refs: SymbolRef[] = [];
   const { strtab } = c;
   const copied = wantRefs && c.executable ? copyRelocated(c) : undefined;
-  for (let i = 1; i < count; i++) {
-    const o = i * entsize;
-    const nameOff = c.u32(syms, o);
-    const info = syms[o + (is64 ? 4 : 12)]!;
-    const shndx = c.u16(syms, o + (is64 ? 6 : 14));
+  const visit = (i: number, buf: Buffer, o: number, vs: number): void => {
+    const info = buf[o + (is64 ? 4 : 12)]!;
     const bind = info >> 4;
+    if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) return;
     const type = info & 0xf;
-    if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) continue;
+    const nameOff = u32(buf, o);
+    const shndx = u16(buf, o + (is64 ? 6 : 14));
     if (nameOff >= strtab.length) throw new FormatError(path, 'corrupt', `symbol ${i} name offset ${nameOff} is outside the string table`);
-    let end = strtab.indexOf(0, nameOff);
-    if (end < 0) end = strtab.length;
-    const vs = versym ? c.u16(versym, i * 2) : 1;
     const slot = vs & 0x7fff;
-    const version = slot >= 2 ? c.slots.get(slot) : undefined;
     if (shndx === SHN_UNDEF) {
-      if (wantRefs && end > nameOff) refs.push({ name: strtab.toString('latin1', nameOff, end), ...(version ? { version } : {}), kind: kindOf(type), weak: bind === STB_WEAK });
-      continue;
+      if (wantRefs && strtab[nameOff] !== 0) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+      return;
     }
-    const value = is64 ? c.addr(syms, o + 8) : c.u32(syms, o + 4);
-    if (((1 << type) & ALLOWED_STT) === 0 || (value === 0 && shndx !== SHN_ABS && type !== STT_TLS)) continue;
-    builder.add(hashBytes(strtab, nameOff, end), slot, slot >= 1 ? slotHash.get(slot) : undefined, (vs & 0x8000) !== 0);
+    // st_value == 0 (and not absolute or TLS) is no definition; two 32-bit reads spare a BigInt.
+    const zero = is64 ? u32(buf, o + 8) === 0 && u32(buf, o + 12) === 0 : u32(buf, o + 4) === 0;
+    if (((1 << type) & ALLOWED_STT) === 0 || (zero && shndx !== SHN_ABS && type !== STT_TLS)) return;
+    if (wantDefs) builder.add(hashCString(strtab, nameOff), slot, slot >= 1 ? slotHash[slot] : undefined, (vs & 0x8000) !== 0);
     // Data an executable holds by copy relocation must still be found in a library: the lookup for
     // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
-    if (copied?.has(i)) {
-      refs.push({ name: strtab.toString('latin1', nameOff, end), version, kind: kindOf(type), weak: bind === STB_WEAK });
-    }
-  }
+    if (copied?.has(i)) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+  };
+  for (let i = 1; i < count; i++) visit(i, syms, i * entsize, versym ? u16(versym, i * 2) : 1);
   return { bindNow, hasVersym: versym !== undefined, refs, defs: builder.build() };
+}
+
+function symbolRef(c: SymContext, nameOff: number, version: string | undefined, type: number, bind: number): SymbolRef {
+  let end = c.strtab.indexOf(0, nameOff);
+  if (end < 0) end = c.strtab.length;
+  const name = c.strtab.toString('latin1', nameOff, end);
+  return version ? { name, version, kind: kindOf(type), weak: bind === STB_WEAK } : { name, kind: kindOf(type), weak: bind === STB_WEAK };
 }
 
 /** R_*_COPY per machine (x86_64, i386, arm, aarch64, ppc, ppc64, s390, riscv). */

@@ -28,6 +28,17 @@ export function hashBytes(buf: Uint8Array, start: number, end: number, h = FNV_O
   return x >>> 0;
 }
 
+/** FNV-1a over the NUL-terminated bytes at `start` (or up to the end of `buf`). */
+export function hashCString(buf: Uint8Array, start: number): number {
+  let x = FNV_OFFSET;
+  for (let i = start; i < buf.length; i++) {
+    const b = buf[i]!;
+    if (b === 0) break;
+    x = Math.imul(x ^ b, FNV_PRIME);
+  }
+  return x >>> 0;
+}
+
 /** FNV-1a over a latin1 string (symbol names are bytes, decoded one char per byte). */
 export function hashString(s: string, h = FNV_OFFSET): number {
   let x = h;
@@ -71,43 +82,69 @@ const LATER = 4;
  * `check_match` that depends only on the definition: its version slot, its name, its hidden bit.
  */
 export class TableBuilder {
-  private readonly entries: number[] = [];
-  private readonly names: number[] = [];
+  private entries: Uint32Array;
+  private n = 0;
+  private names: Float64Array;
+  private m = 0;
 
-  constructor(private readonly hasVersym: boolean) {}
+  /** `capacity`: how many definitions at most (each adds up to one entry and one name record). */
+  constructor(
+    private readonly hasVersym: boolean,
+    capacity = 64,
+  ) {
+    this.entries = new Uint32Array(Math.max(16, capacity * 2));
+    this.names = new Float64Array(Math.max(16, capacity));
+  }
+
+  private push(v: number): void {
+    if (this.n === this.entries.length) {
+      const bigger = new Uint32Array(this.entries.length * 2);
+      bigger.set(this.entries);
+      this.entries = bigger;
+    }
+    this.entries[this.n++] = v;
+  }
 
   /** `slot`: the version index (`.gnu.version` & 0x7fff); `versionHash`: the hash of that slot's name, if it has one. */
   add(nameHash: number, slot: number, versionHash: number | undefined, hidden: boolean): void {
     const key = (nameHash & ~FLAG_BITS) >>> 0;
     if (!this.hasVersym) {
-      this.entries.push((key | UNVERSIONED_OK | ANY_VERSION_OK) >>> 0);
+      this.push((key | UNVERSIONED_OK | ANY_VERSION_OK) >>> 0);
       return;
     }
-    if (versionHash !== undefined) this.entries.push((((withVersion(nameHash, versionHash) & ~FLAG_BITS) | (hidden ? HIDDEN : 0)) >>> 0));
+    if (versionHash !== undefined) this.push(((withVersion(nameHash, versionHash) & ~FLAG_BITS) | (hidden ? HIDDEN : 0)) >>> 0);
     // Unversioned references take slots 0-2 (local, base, the first version) outright, and a single
     // non-hidden later version when there is exactly one (the `num_versions == 1` fallback).
     const bits = (slot < 3 ? LOW_SLOT : hidden ? 0 : LATER) | (versionHash === undefined && !hidden ? UNNAMED : 0);
-    if (bits) this.names.push(key * 8 + bits);
+    if (bits) {
+      if (this.m === this.names.length) {
+        const bigger = new Float64Array(this.names.length * 2);
+        bigger.set(this.names);
+        this.names = bigger;
+      }
+      this.names[this.m++] = key * 8 + bits;
+    }
   }
 
   build(): Uint32Array {
-    const names = Float64Array.from(this.names).sort();
+    const names = this.names.subarray(0, this.m).sort();
     for (let i = 0; i < names.length; ) {
       const key = Math.floor(names[i]! / 8);
+      const end = (key + 1) * 8;
       let bits = 0;
       let later = 0;
-      for (; i < names.length && Math.floor(names[i]! / 8) === key; i++) {
-        const b = names[i]! % 8;
+      for (; i < names.length && names[i]! < end; i++) {
+        const b = names[i]! - key * 8;
         bits |= b;
         if (b & LATER) later++;
       }
       const flags = (bits & LOW_SLOT || later === 1 ? UNVERSIONED_OK : 0) | (bits & UNNAMED ? ANY_VERSION_OK : 0);
-      if (flags) this.entries.push((key | flags) >>> 0);
+      if (flags) this.push((key | flags) >>> 0);
     }
-    const t = Uint32Array.from(this.entries).sort();
+    const t = this.entries.subarray(0, this.n).sort();
     let n = 0;
     for (let i = 0; i < t.length; i++) if (i === 0 || t[i] !== t[n - 1]) t[n++] = t[i]!;
-    return t.subarray(0, n);
+    return t.slice(0, n);
   }
 }
 
