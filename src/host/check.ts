@@ -7,7 +7,7 @@ import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 import { tableFromBase64 } from './symbol-table.js';
-import { bindSymbols, type ObjectSymbols, parseRef, type Ref, type SymbolProblem } from './symbols.js';
+import { bindSymbols, type ObjectSymbols, parseRefList, type Ref, type SymbolProblem } from './symbols.js';
 
 export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-interpreter' | 'loader-error' | 'missing-symbol';
 
@@ -258,12 +258,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
 function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
   if (!s) return { bindNow: false };
   const refs: Ref[] = [];
-  const add = (list: string | undefined, kind: Ref['kind']) => {
-    if (list) for (const r of list.split(' ')) if (r) refs.push(parseRef(r, kind));
-  };
-  add(s.functions, 'func');
-  add(s.data, 'data');
-  add(s.tls, 'tls');
+  if (s.functions) parseRefList(s.functions, 'func', refs);
+  if (s.data) parseRefList(s.data, 'data', refs);
+  if (s.tls) parseRefList(s.tls, 'tls', refs);
   return { refs, bindNow: s.bindNow === true, defs: { table: s.defs ? tableFromBase64(s.defs) : new Uint32Array(0), unversioned: s.unversioned === true } };
 }
 
