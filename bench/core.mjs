@@ -15,10 +15,10 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const RUN = join(ROOT, 'bin', 'run.js');
-const SECTIONS = ['gen', 'oracle', 'scan', 'check'];
+const SECTIONS = ['gen', 'oracle', 'symbols', 'scan', 'check'];
 
 const TARGETS = {
-  genVsLdd: 5, // compat gen at least 5x faster than an ldd loop
+  genVsLdd: 7, // compat gen at least 7x faster than an ldd loop (issue 8, with symbols)
   genVsLibtree: 2, // ... and 2x faster than a libtree loop
   coldScanMs: 1000,
   warmLoadMs: 50,
@@ -353,6 +353,65 @@ async function benchOracle(quick) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// b2. agreement with `ldd -r` (undefined symbols) over the same objects
+
+/** `ldd -r`'s "undefined symbol: X[, version V]\t(object)" lines as `X@V object`. */
+export function parseLddR(out) {
+  return new Set([...out.matchAll(/undefined symbol: (\S+?)(?:, version (\S+))?\t\((.*)\)/g)].map((m) => `${m[1]}@${m[2] ?? ''} ${m[3]}`));
+}
+
+async function benchSymbols(quick) {
+  const { probeFile } = await import('../dist/host/elf.js');
+  const { DiskLoader } = await import('../dist/host/loader.js');
+  const { undefinedSymbols } = await import('../dist/host/undefined-symbols.js');
+  const objects = [];
+  for (const p of ['/usr/bin', '/usr/sbin'].flatMap((d) => regularElfFiles(d, false)).concat(regularElfFiles('/usr/lib/x86_64-linux-gnu', true))) {
+    let k;
+    try {
+      k = probeFile(p);
+    } catch {
+      continue;
+    }
+    if (k.kind !== 'elf' || !k.elf.dynamic || !(k.elf.type === 'exec' || k.elf.type === 'dyn') || (!k.elf.interpreter && k.elf.needed.length === 0)) continue;
+    objects.push(p);
+  }
+  const chosen = quick ? sample(objects, 150) : objects;
+  log(`[symbols] comparing ${chosen.length} objects with ldd -r`);
+  const loader = new DiskLoader();
+  const t0 = now();
+  const ours = chosen.map((p) => {
+    try {
+      return { set: new Set(undefinedSymbols(realpathSync(p), loader).map((u) => `${u.symbol}@${u.version ?? ''} ${u.object}`)) };
+    } catch (e) {
+      return { error: String(e?.message ?? e) };
+    }
+  });
+  const compatMs = now() - t0;
+  const t1 = now();
+  const theirs = await pool(chosen, Math.max(1, cpus().length), async (p) => {
+    const r = await run('ldd', ['-r', realpathSync(p)]);
+    return { set: parseLddR(`${r.stdout}${r.stderr}`) };
+  });
+  const lddMs = now() - t1;
+  let agree = 0;
+  let findings = 0;
+  let withFindings = 0;
+  const disagreements = [];
+  chosen.forEach((p, i) => {
+    const a = ours[i];
+    const b = theirs[i].set;
+    findings += b.size;
+    if (b.size) withFindings++;
+    if (a.error) return disagreements.push({ path: p, note: `compat error: ${a.error}`, onlyCompat: [], onlyLdd: [...b] });
+    const onlyCompat = [...a.set].filter((x) => !b.has(x));
+    const onlyLdd = [...b].filter((x) => !a.set.has(x));
+    if (onlyCompat.length === 0 && onlyLdd.length === 0) agree++;
+    else disagreements.push({ path: p, note: '', onlyCompat, onlyLdd });
+  });
+  return { total: chosen.length, agree, findings, withFindings, disagreements, compatMs, lddMs, sampled: quick };
+}
+
+// ---------------------------------------------------------------------------------------------
 // c. host scan: cold (no index) and warm (a saved, fresh index)
 
 async function benchScan(quick) {
@@ -455,6 +514,8 @@ export function markdown(r) {
   }
   const o = r.oracle;
   if (o) L.push(`| Resolution agrees with \`ldd\` (name → path / not found) | ${o.agree} / ${o.total - o.lddDeclined} | — | ${((100 * o.agree) / Math.max(1, o.total - o.lddDeclined)).toFixed(1)} % | all | ${met(o.agree === o.total - o.lddDeclined)} |`);
+  const y = r.symbols;
+  if (y) L.push(`| Undefined symbols agree with \`ldd -r\` | ${y.agree} / ${y.total} | — | ${((100 * y.agree) / Math.max(1, y.total)).toFixed(1)} % | all | ${met(y.agree === y.total)} |`);
   const s = r.scan;
   if (s) {
     L.push(`| \`host scan\` cold (in-process \`scanHost\`, median of ${s.coldRuns}) | ${ms(s.coldMedianMs)} ms | — | — | < ${TARGETS.coldScanMs} ms | ${met(s.coldMedianMs < TARGETS.coldScanMs)} |`);
@@ -488,6 +549,16 @@ export function markdown(r) {
       L.push('');
     } else L.push('No disagreements.', '');
   }
+  if (y) {
+    L.push(`### b2. Agreement with \`ldd -r\` (symbols)`, '');
+    L.push(`${y.sampled ? 'A sample of ' : 'All '}${y.total} of the same objects: \`undefinedSymbols(realpath)\` (the load graph of one \`DiskLoader\`, every object's references read from disk and bound over the global scope, nothing run) against the \`undefined symbol: X[, version V] (object)\` lines of \`ldd -r <realpath>\`. Agree: **${y.agree} / ${y.total}**; ldd -r reported ${y.findings} undefined symbols in ${y.withFindings} objects (plugins that take symbols from the program that loads them). compat took ${ms(y.compatMs)} ms in-process, ldd -r ${sec(y.lddMs)} s (${cpus().length} at a time).`, '');
+    if (y.disagreements.length) {
+      L.push('| object | note | only compat | only ldd -r |', '|---|---|---|---|');
+      const cell = (xs) => (xs.length ? xs.slice(0, 5).map((x) => `\`${x}\``).join('<br>') + (xs.length > 5 ? `<br>… ${xs.length - 5} more` : '') : '—');
+      for (const d of y.disagreements.slice(0, 50)) L.push(`| \`${d.path}\` | ${d.note} | ${cell(d.onlyCompat)} | ${cell(d.onlyLdd)} |`);
+      L.push('');
+    } else L.push('No disagreements.', '');
+  }
   if (s) {
     L.push(`### c. Host index`, '');
     L.push(`Cold: \`scanHost()\` in one process, ${s.coldRuns} runs, median ${ms(s.coldMedianMs)} ms (first run, with a colder JIT, ${ms(s.coldFirstMs)} ms): ${s.libraries} libraries, ${s.directories} directories, ${s.cacheEntries} ld.so.cache entries. Files come from the page cache; a scan after boot would read them from disk. Warm: \`loadOrScan({indexFile})\` on a saved ${(s.indexBytes / 1024).toFixed(0)} KiB index, ${s.warmRuns} runs, median ${ms(s.warmMedianMs)} ms, p90 ${ms(s.warmP90Ms)} ms (parse plus the freshness check).`, '');
@@ -518,6 +589,7 @@ export async function main(argv = process.argv.slice(2)) {
   const r = { date: new Date().toISOString(), quick, machine: machine(), load: loadavg().map((x) => x.toFixed(2)).join(', ') };
   if (only.includes('gen')) r.gen = await benchGen(quick);
   if (only.includes('oracle')) r.oracle = await benchOracle(quick);
+  if (only.includes('symbols')) r.symbols = await benchSymbols(quick);
   if (only.includes('scan')) r.scan = await benchScan(quick);
   if (only.includes('check')) r.check = await benchCheck(quick);
   r.totalMs = now() - t0;

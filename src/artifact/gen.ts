@@ -1,7 +1,8 @@
 import { readdirSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { appBinaryFromElf, type AppBinary } from '../host/app.js';
-import { type ElfInfo, probeFile } from '../host/elf.js';
+import { type ElfInfo, probeFile, readElf } from '../host/elf.js';
+import { tableToBase64 } from '../host/symbol-table.js';
 import { FormatError, fileSystemError } from '../host/file-reader.js';
 import { highestVersion } from '../host/host-index.js';
 import { DiskLoader } from '../host/loader.js';
@@ -87,7 +88,9 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     }
     let kindOf;
     try {
-      kindOf = probeFile(real);
+      // Executables' definitions are read only if the application has libraries of its own (below).
+      kindOf = probeFile(real, { symbols: 'refs' });
+      if (kindOf.kind === 'elf' && kindOf.elf.type === 'dyn' && !kindOf.elf.interpreter) kindOf = probeFile(real, { symbols: 'all' });
     } catch (e) {
       if (!explicit && isUnreadable(e)) return unreadable(hostPath, e);
       // Inside a tree, what cannot be opened (a link to a directory, a dangling link, a device) is not a binary.
@@ -167,6 +170,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   const base = root ?? (kind === 'directory' && treeRoots.length === 1 ? treeRoots[0]! : commonDir(all.flatMap((f) => [...f.seen])));
   const rel = (p: string) => posix.relative(base, p) || posix.basename(p);
   const binaries: AppBinary[] = [];
+  const realPathOf = new Map<AppBinary, string>();
   for (const f of all) {
     const names = [...f.seen].filter((p) => p === base || p.startsWith(base === '/' ? '/' : `${base}/`)).map(rel);
     const path = names.includes(rel(f.real)) ? rel(f.real) : names[0] ?? posix.basename(f.real);
@@ -176,10 +180,12 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       continue;
     }
     const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel), f.runnable);
+    realPathOf.set(b, f.real);
     if (aliases.length) b.aliases = aliases;
     binaries.push(b);
   }
   binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));
+  addExecutableDefinitions(binaries, realPathOf);
 
   const firstElf = binaries.find((b) => b.linkage !== 'script');
   const glibc = highestVersion(new Set(binaries.flatMap((b) => b.needed.flatMap((n) => n.versions))), 'GLIBC_');
@@ -226,6 +232,21 @@ function isRegularFile(p: string): boolean {
     return statSync(p).isFile();
   } catch {
     return false;
+  }
+}
+
+/**
+ * A check binds only the references the spec records, and an executable's own references never bind
+ * to itself: its definitions matter only to the application's libraries. Read them (a large table
+ * for programs that export thousands, such as node) only when one of those has references to bind.
+ */
+function addExecutableDefinitions(binaries: AppBinary[], realOf: Map<AppBinary, string>): void {
+  if (!binaries.some((b) => b.type === 'library' && (b.symbols?.functions || b.symbols?.data || b.symbols?.tls))) return;
+  for (const b of binaries) {
+    const real = realOf.get(b);
+    if (b.type !== 'executable' || !b.symbols || real === undefined) continue;
+    const s = readElf(real, { symbols: 'defs' }).symbols;
+    if (s?.defs.length) b.symbols.defs = tableToBase64(s.defs);
   }
 }
 

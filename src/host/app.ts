@@ -1,7 +1,26 @@
 import { DF_1_NODEFLIB, machineName, machineNumber } from './elf.js';
-import type { ElfInfo } from './elf.js';
+import type { DynamicSymbols, ElfInfo } from './elf.js';
 import { x86IsaMask, x86IsaNames } from './isa.js';
 import type { ObjectFacts } from './object-source.js';
+import { tableToBase64 } from './symbol-table.js';
+
+/**
+ * An object's dynamic symbols as the spec records them. References are `name` or `name@VERSION`,
+ * separated by single spaces (one string per group keeps a spec of thousands small and quick to
+ * parse), grouped by what the loader does when one is missing: `functions` bind at their first call under
+ * lazy binding, `data` and `tls` at start, `weak` never fail. `defs` is the compact table of
+ * symbol-table.ts (base64), which a library of the application supplies to the others.
+ */
+export interface AppSymbols {
+  bindNow?: boolean;
+  functions?: string;
+  data?: string;
+  tls?: string;
+  weak?: string;
+  defs?: string;
+  /** No `.gnu.version`: any version asked of this object binds (or trips check_match's assertion). */
+  unversioned?: boolean;
+}
 
 /**
  * One binary of an application as the check needs it: what the loader will read from its headers.
@@ -34,6 +53,25 @@ export interface AppBinary {
   bundled?: string[];
   /** x86: the ISA levels its GNU property note needs (`x86-64-v3`…); the loader refuses it on a lesser CPU. */
   x86IsaNeeded?: string[];
+  /** Its dynamic symbols; absent in specs written before compat read symbols (then nothing is bound). */
+  symbols?: AppSymbols;
+}
+
+/** `name@version` as the spec writes a reference. */
+export function refString(name: string, version?: string): string {
+  return version ? `${name}@${version}` : name;
+}
+
+export function appSymbols(s: DynamicSymbols): AppSymbols {
+  const out: AppSymbols = {};
+  if (s.bindNow) out.bindNow = true;
+  // In `.dynsym` order: the same file always gives the same spec, with no sort to pay for.
+  const groups: Record<'functions' | 'data' | 'tls' | 'weak', string[]> = { functions: [], data: [], tls: [], weak: [] };
+  for (const r of s.refs) groups[r.weak ? 'weak' : r.kind === 'func' ? 'functions' : r.kind === 'tls' ? 'tls' : 'data'].push(refString(r.name, r.version));
+  for (const [k, list] of Object.entries(groups) as Array<[keyof typeof groups, string[]]>) if (list.length) out[k] = list.join(' ');
+  if (s.defs.length) out.defs = tableToBase64(s.defs);
+  if (!s.hasVersym) out.unversioned = true;
+  return out;
 }
 
 /** `runnable`: the file has an execute bit; without one even a file with PT_INTERP is only ever loaded, never run. */
@@ -62,6 +100,7 @@ export function appBinaryFromElf(path: string, elf: ElfInfo, bundled: string[], 
     ...(elf.verdef.length ? { defines: elf.verdef } : {}),
     ...(bundled.length ? { bundled } : {}),
     ...(elf.x86IsaNeeded ? { x86IsaNeeded: x86IsaNames(elf.x86IsaNeeded) } : {}),
+    ...(elf.symbols && elf.dynamic ? { symbols: appSymbols(elf.symbols) } : {}),
   };
 }
 

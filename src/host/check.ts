@@ -1,6 +1,6 @@
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
-import { type AppBinary, factsOfApp } from './app.js';
+import { type AppBinary, type AppSymbols, factsOfApp } from './app.js';
 import { machineName, machineNumber } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
 import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
@@ -9,6 +9,8 @@ import { readPreloadFile } from './loader.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 import { envProgram, findOnPath } from './script.js';
+import { tableFromBase64 } from './symbol-table.js';
+import { bindSymbols, type ObjectSymbols, parseRefList, type Ref, type SymbolProblem } from './symbols.js';
 
 export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-symbol' | 'missing-interpreter' | 'isa-level' | 'loader-error';
 
@@ -40,6 +42,11 @@ export interface Reason {
   soname?: string;
   version?: string;
   message: string;
+  /** For `missing-symbol`: the symbol, and the object (path) whose reference fails. */
+  symbol?: string;
+  object?: string;
+  /** For `missing-symbol`: a function under lazy binding, so the program starts and dies at its first call. */
+  lazy?: boolean;
 }
 
 export interface ResolvedLibrary {
@@ -121,6 +128,16 @@ class AppOverlay implements ObjectSource {
   factsOf(b: AppBinary): ObjectFacts {
     return this.factsByBinary.get(b)!;
   }
+
+  /** The spec entry an object the resolver loaded from the application came from. */
+  binaryOf(facts: ObjectFacts): AppBinary | undefined {
+    if (!this.binaryByFacts) {
+      this.binaryByFacts = new Map();
+      for (const [b, f] of this.factsByBinary) this.binaryByFacts.set(f, b);
+    }
+    return this.binaryByFacts.get(facts);
+  }
+  private binaryByFacts?: Map<ObjectFacts, AppBinary>;
 
   private addFile(p: string, facts: ObjectFacts): void {
     this.files.set(p, facts);
@@ -245,6 +262,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
         add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: program interpreter ${res.interpreterProblem.replace(/^\S+ /, `${b.interpreter ?? ''} `)}` });
       }
       collect(b, res, libraries);
+      // The loader relocates only once every object has loaded and every version was found.
+      if (reasons.length === before) bind(b, res);
     }
     report.binaries.push({ path: b.path, role: b.type === 'executable' ? 'entry-point' : 'library', compatible: reasons.length === before, libraries });
   };
@@ -368,6 +387,27 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     return treeNames.get(name);
   };
 
+  const appSymbols = new Map<AppBinary, ObjectSymbols>();
+  const hostSymbols = new Map<string, ObjectSymbols>();
+  const symbolsOf = (res: Resolution) => (i: number): ObjectSymbols => {
+    const o = res.objects[i]!;
+    const ab = overlay.isApp(o.path) ? overlay.binaryOf(o.facts) : undefined;
+    if (ab) {
+      let s = appSymbols.get(ab);
+      if (!s) appSymbols.set(ab, (s = objectSymbolsOfApp(ab.symbols)));
+      return s;
+    }
+    let s = hostSymbols.get(o.path);
+    if (!s) {
+      const defs = host.symbolsAt(o.path);
+      hostSymbols.set(o.path, (s = { bindNow: false, ...(defs ? { defs } : {}) }));
+    }
+    return s;
+  };
+  const bind = (b: AppBinary, res: Resolution) => {
+    for (const p of bindSymbols(res, symbolsOf(res))) add(symbolReason(b, p, overlay.show(res.objects[p.object]!.path), p.provider === undefined ? undefined : overlay.show(res.objects[p.provider]!.path)));
+  };
+
   const roots = app.binaries.filter((b) => b.type === 'executable');
   for (const b of roots) run(b);
   report.reached = app.binaries.filter((b) => b.type !== 'executable' && reached.has(overlay.place(b.path))).map((b) => b.path);
@@ -378,6 +418,28 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   report.compatible = reasons.length === 0;
   if (notes.length) report.notes = notes;
   return report;
+}
+
+/** A spec's symbols as the binding wants them; a spec written before symbols were recorded binds nothing. */
+function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
+  if (!s) return { bindNow: false };
+  const refs: Ref[] = [];
+  if (s.functions) parseRefList(s.functions, 'func', refs);
+  if (s.data) parseRefList(s.data, 'data', refs);
+  if (s.tls) parseRefList(s.tls, 'tls', refs);
+  return { refs, bindNow: s.bindNow === true, defs: { table: s.defs ? tableFromBase64(s.defs) : new Uint32Array(0), unversioned: s.unversioned === true } };
+}
+
+/** One line, in the loader's own words ("undefined symbol: f, version FOO_1.0"), naming who needs it. */
+function symbolReason(b: AppBinary, p: SymbolProblem, object: string, provider: string | undefined): Reason {
+  const what = `${p.symbol}${p.version ? `, version ${p.version}` : ''}`;
+  const by = object === b.path ? '' : ` (needed by ${object})`;
+  const when = p.lazy ? '; the program starts and stops at its first call (lazy binding)' : '';
+  const message =
+    p.cause === 'no-version-information'
+      ? `${b.path}: ${what}${by}: ${provider} defines no symbol versions ("no version information available"); the loader stops when it binds the symbol${when}`
+      : `${b.path}: undefined symbol: ${what}${by}${when}`;
+  return { kind: 'missing-symbol', class: 'symbol', binary: b.path, symbol: p.symbol, ...(p.version ? { version: p.version } : {}), object, ...(p.lazy ? { lazy: true } : {}), message };
 }
 
 function exists(p: string): boolean {

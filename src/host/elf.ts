@@ -1,4 +1,5 @@
 import { FileReader, FormatError } from './file-reader.js';
+import { hashCString, hashString, TableBuilder } from './symbol-table.js';
 
 export type ElfClass = 32 | 64;
 export type Endian = 'little' | 'big';
@@ -49,11 +50,45 @@ export interface ElfInfo {
   verdef: string[];
   /** x86 only: the `GNU_PROPERTY_X86_ISA_1_NEEDED` bits of its GNU property note, when it has them. */
   x86IsaNeeded?: number;
+  /** The dynamic symbol table, only when asked for (`readElf(path, { symbols: … })`). */
+  symbols?: DynamicSymbols;
 }
 
 export const DF_1_NODEFLIB = 0x800;
 /** A position-independent executable: the loader refuses to load it as a library. */
 export const DF_1_PIE = 0x08000000;
+
+export type SymbolKind = 'func' | 'data' | 'tls';
+
+/** An undefined dynamic symbol: something the loader must bind in another object. */
+export interface SymbolRef {
+  name: string;
+  /** The version the reference asks for (from `.gnu.version` + `.gnu.version_r`). */
+  version?: string;
+  /** STT_FUNC/STT_GNU_IFUNC are functions (bound at first call under lazy binding); TLS and the rest bind at start. */
+  kind: SymbolKind;
+  /** STB_WEAK: an unresolved weak reference is not an error. */
+  weak: boolean;
+}
+
+export interface DynamicSymbols {
+  /** DT_BIND_NOW, DF_BIND_NOW in DT_FLAGS or DF_1_NOW in DT_FLAGS_1: every reference binds at start. */
+  bindNow: boolean;
+  /** Has `.gnu.version` (DT_VERSYM); without it `check_match` accepts any version from this object. */
+  hasVersym: boolean;
+  /** Undefined references, and (in executables) data copied in by a copy relocation. */
+  refs: SymbolRef[];
+  /** Defined symbols in the compact form of symbol-table.ts. */
+  defs: Uint32Array;
+}
+
+export interface ReadOptions {
+  /** Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table built), or `all`. */
+  symbols?: 'defs' | 'refs' | 'all';
+}
+
+export const DF_1_NOW = 0x1;
+export const DF_BIND_NOW = 0x8;
 export const VER_FLG_BASE = 0x1;
 export const VER_FLG_WEAK = 0x2;
 
@@ -84,6 +119,21 @@ const DT = {
   VERDEFNUM: 0x6ffffffd,
   VERNEED: 0x6ffffffe,
   VERNEEDNUM: 0x6fffffff,
+  HASH: 4,
+  SYMTAB: 6,
+  SYMENT: 11,
+  BIND_NOW: 24,
+  FLAGS: 30,
+  GNU_HASH: 0x6ffffef5,
+  RELA: 7,
+  RELASZ: 8,
+  RELAENT: 9,
+  REL: 17,
+  RELSZ: 18,
+  RELENT: 19,
+  RELACOUNT: 0x6ffffff9,
+  RELCOUNT: 0x6ffffffa,
+  VERSYM: 0x6ffffff0,
 } as const;
 
 /** Caps that keep a corrupt header from driving unbounded work. */
@@ -91,6 +141,7 @@ const MAX_PHDRS = 4096;
 const MAX_DYN_ENTRIES = 65536;
 const MAX_VER_ENTRIES = 65536;
 const MAX_STRING = 64 * 1024;
+const MAX_SYMBOLS = 4 * 1024 * 1024;
 
 const MACHINES: Record<number, string> = {
   2: 'sparc',
@@ -125,10 +176,10 @@ const ELF_MAGIC = 0x7f454c46;
 export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpreter: string; argument?: string } | { kind: 'other' };
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
-export function probeFile(path: string): FileKind {
+export function probeFile(path: string, opts: ReadOptions = {}): FileKind {
   const r = FileReader.open(path);
   try {
-    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r) };
+    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
     if (r.size >= 2) {
       const head = r.bytes(0, Math.min(r.size, 256), 'first line');
       if (head[0] === 0x23 && head[1] === 0x21) {
@@ -145,10 +196,10 @@ export function probeFile(path: string): FileKind {
 }
 
 /** Reads an ELF file's dynamic-linking facts; anything else is a `FormatError`. */
-export function readElf(path: string): ElfInfo {
+export function readElf(path: string, opts: ReadOptions = {}): ElfInfo {
   const r = FileReader.open(path);
   try {
-    return parse(r);
+    return parse(r, opts);
   } finally {
     r.close();
   }
@@ -163,7 +214,7 @@ interface Segment {
   align: number;
 }
 
-function parse(r: FileReader): ElfInfo {
+function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
   const path = r.path;
   if (r.size < 16) {
     if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) throw new FormatError(path, 'truncated', 'ELF identification is truncated');
@@ -278,7 +329,7 @@ function parse(r: FileReader): ElfInfo {
   const strsz = first(DT.STRSZ);
   const hasStrings = entries.some(([t]) => t === DT.NEEDED || t === DT.SONAME || t === DT.RPATH || t === DT.RUNPATH || t === DT.FILTER || t === DT.AUXILIARY) || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
   let strtab: Buffer = Buffer.alloc(0);
-  if (hasStrings) {
+  if (hasStrings || (opts.symbols && first(DT.SYMTAB) !== undefined && strtabAddr !== undefined && strsz !== undefined)) {
     if (strtabAddr === undefined || strsz === undefined) throw new FormatError(path, 'corrupt', 'dynamic section has no string table (DT_STRTAB/DT_STRSZ)');
     strtab = r.bytes(toOffset(strtabAddr, 'DT_STRTAB'), strsz, 'dynamic string table');
   }
@@ -315,6 +366,8 @@ function parse(r: FileReader): ElfInfo {
     }
   }
 
+  // Version slots by index, as `_dl_check_map_versions` fills `l_versions`: needs by `vna_other`, definitions by `vd_ndx`.
+  const slots = new Map<number, string>();
   const verneedAddr = first(DT.VERNEED);
   if (verneedAddr !== undefined) {
     let off = toOffset(verneedAddr, 'DT_VERNEED');
@@ -332,7 +385,9 @@ function parse(r: FileReader): ElfInfo {
         if (--budget < 0) throw new FormatError(path, 'corrupt', 'version needs do not terminate');
         const va = r.bytes(aoff, 16, 'Vernaux entry');
         const flags = u16(va, 4);
-        need.versions.push({ name: str(u32(va, 8), 'Vernaux name'), weak: (flags & VER_FLG_WEAK) !== 0 });
+        const name = str(u32(va, 8), 'Vernaux name');
+        need.versions.push({ name, weak: (flags & VER_FLG_WEAK) !== 0 });
+        slots.set(u16(va, 6) & 0x7fff, name);
         const anext = u32(va, 12);
         if (anext === 0) break;
         aoff += anext;
@@ -353,12 +408,25 @@ function parse(r: FileReader): ElfInfo {
       const cnt = u16(vd, 6);
       const aux = u32(vd, 12);
       const next = u32(vd, 16);
-      if (cnt > 0 && (flags & VER_FLG_BASE) === 0) {
+      if (cnt > 0) {
         const da = r.bytes(off + aux, 8, 'Verdaux entry');
-        info.verdef.push(str(u32(da, 0), 'Verdaux name'));
+        const name = str(u32(da, 0), 'Verdaux name');
+        if ((flags & VER_FLG_BASE) === 0) info.verdef.push(name);
+        slots.set(u16(vd, 4), name);
       }
       if (next === 0) break;
       off += next;
+    }
+  }
+  if (opts.symbols) {
+    const flags = first(DT.FLAGS) ?? 0;
+    const bindNow = first(DT.BIND_NOW) !== undefined || (flags & DF_BIND_NOW) !== 0 || (info.flags1 & DF_1_NOW) !== 0;
+    const symtabAddr = first(DT.SYMTAB);
+    const empty: DynamicSymbols = { bindNow, hasVersym: first(DT.VERSYM) !== undefined, refs: [], defs: new Uint32Array(0) };
+    if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
+    else {
+      const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
+      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', opts.symbols !== 'refs');
     }
   }
   return info;
@@ -421,4 +489,182 @@ function isaProperty(buf: Buffer, start: number, end: number, word: number, u32:
     p += Math.ceil(datasz / word) * word;
   }
   return 0;
+}
+
+interface SymContext {
+  r: FileReader;
+  is64: boolean;
+  le: boolean;
+  u16: (b: Buffer, o: number) => number;
+  u32: (b: Buffer, o: number) => number;
+  addr: (b: Buffer, o: number) => number;
+  toOffset: (vaddr: number, what: string) => number;
+  first: (tag: number) => number | undefined;
+  strtab: Buffer;
+  slots: Map<number, string>;
+  ehdr: Buffer;
+  machine: number;
+  /** An executable: its data references may have been turned into copies by R_*_COPY. */
+  executable: boolean;
+}
+
+const STB_GLOBAL = 1;
+const STB_WEAK = 2;
+const STB_GNU_UNIQUE = 10;
+const STT_OBJECT = 1;
+const STT_FUNC = 2;
+const STT_COMMON = 5;
+const STT_TLS = 6;
+const STT_GNU_IFUNC = 10;
+/** `ALLOWED_STT` of elf/dl-lookup.c: the types a lookup may bind to. */
+const ALLOWED_STT = (1 << 0) | (1 << STT_OBJECT) | (1 << STT_FUNC) | (1 << STT_COMMON) | (1 << STT_TLS) | (1 << STT_GNU_IFUNC);
+const SHN_UNDEF = 0;
+const SHN_ABS = 0xfff1;
+const SHT_DYNSYM = 11;
+
+/**
+ * Reads `.dynsym` with `.gnu.version`: the defined symbols into the compact table (hashing names
+ * straight from the string table's bytes), and, when asked, the undefined references by name.
+ */
+function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRefs: boolean, wantDefs: boolean): DynamicSymbols {
+  const { r, is64 } = c;
+  const path = r.path;
+  const entsize = c.first(DT.SYMENT) ?? (is64 ? 24 : 16);
+  if (entsize < (is64 ? 24 : 16)) throw new FormatError(path, 'corrupt', `symbol entry size ${entsize} is too small`);
+  const symOff = c.toOffset(symtabAddr, 'DT_SYMTAB');
+  // Not only the unhashed head of a DT_GNU_HASH table: an undefined symbol with a value (a
+  // canonical PLT address) is hashed too, so references need the whole table.
+  const count = Math.min(symbolCount(c, symOff, entsize), Math.floor((r.size - symOff) / entsize), MAX_SYMBOLS);
+  const syms = r.bytes(symOff, count * entsize, 'dynamic symbol table');
+  const versymAddr = c.first(DT.VERSYM);
+  const versym = versymAddr === undefined ? undefined : r.bytes(c.toOffset(versymAddr, 'DT_VERSYM'), count * 2, 'symbol versions (.gnu.version)');
+  const builder = new TableBuilder(versym !== undefined, wantDefs ? count : 0);
+  // Version slots as arrays indexed by slot: the loop below runs once per symbol, tens of thousands of times.
+  const slotName: Array<string | undefined> = [];
+  const slotHash: Array<number | undefined> = [];
+  for (const [slot, name] of c.slots) {
+    slotName[slot] = name;
+    slotHash[slot] = hashString(name);
+  }
+  const { u32, u16 } = c;
+  const refs: SymbolRef[] = [];
+  const { strtab } = c;
+  const copied = wantRefs && c.executable ? copyRelocated(c) : undefined;
+  const visit = (i: number, buf: Buffer, o: number, vs: number): void => {
+    const info = buf[o + (is64 ? 4 : 12)]!;
+    const bind = info >> 4;
+    if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) return;
+    const type = info & 0xf;
+    const nameOff = u32(buf, o);
+    const shndx = u16(buf, o + (is64 ? 6 : 14));
+    if (nameOff >= strtab.length) throw new FormatError(path, 'corrupt', `symbol ${i} name offset ${nameOff} is outside the string table`);
+    const slot = vs & 0x7fff;
+    if (shndx === SHN_UNDEF) {
+      if (wantRefs && strtab[nameOff] !== 0) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+      return;
+    }
+    // st_value == 0 (and not absolute or TLS) is no definition; two 32-bit reads spare a BigInt.
+    const zero = is64 ? u32(buf, o + 8) === 0 && u32(buf, o + 12) === 0 : u32(buf, o + 4) === 0;
+    if (((1 << type) & ALLOWED_STT) === 0 || (zero && shndx !== SHN_ABS && type !== STT_TLS)) return;
+    if (wantDefs) builder.add(hashCString(strtab, nameOff), slot, slot >= 1 ? slotHash[slot] : undefined, (vs & 0x8000) !== 0);
+    // Data an executable holds by copy relocation must still be found in a library: the lookup for
+    // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
+    if (copied?.has(i)) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+  };
+  for (let i = 1; i < count; i++) visit(i, syms, i * entsize, versym ? u16(versym, i * 2) : 1);
+  return { bindNow, hasVersym: versym !== undefined, refs, defs: builder.build() };
+}
+
+function symbolRef(c: SymContext, nameOff: number, version: string | undefined, type: number, bind: number): SymbolRef {
+  let end = c.strtab.indexOf(0, nameOff);
+  if (end < 0) end = c.strtab.length;
+  const name = c.strtab.toString('latin1', nameOff, end);
+  return version ? { name, version, kind: kindOf(type), weak: bind === STB_WEAK } : { name, kind: kindOf(type), weak: bind === STB_WEAK };
+}
+
+/** R_*_COPY per machine (x86_64, i386, arm, aarch64, ppc, ppc64, s390, riscv). */
+const R_COPY: Record<number, number> = { 62: 5, 3: 5, 40: 20, 183: 1024, 20: 19, 21: 19, 22: 4, 243: 4 };
+const MAX_RELOCS = 1 << 22;
+
+/** Symbol indices named by the copy relocations of DT_RELA (or DT_REL). */
+function copyRelocated(c: SymContext): Set<number> {
+  const out = new Set<number>();
+  const type = R_COPY[c.machine];
+  if (type === undefined) return out;
+  const rela = c.first(DT.RELA) !== undefined;
+  const at = c.first(rela ? DT.RELA : DT.REL);
+  const size = c.first(rela ? DT.RELASZ : DT.RELSZ) ?? 0;
+  const ent = c.first(rela ? DT.RELAENT : DT.RELENT) ?? (c.is64 ? (rela ? 24 : 16) : rela ? 12 : 8);
+  if (at === undefined || size === 0 || ent < (c.is64 ? 16 : 8)) return out;
+  // The relative relocations come first and name no symbol (DT_RELACOUNT says how many).
+  const skip = Math.min(c.first(rela ? DT.RELACOUNT : DT.RELCOUNT) ?? 0, Math.floor(size / ent));
+  const n = Math.min(Math.floor(size / ent) - skip, MAX_RELOCS);
+  const buf = c.r.bytes(c.toOffset(at, rela ? 'DT_RELA' : 'DT_REL') + skip * ent, n * ent, 'dynamic relocations');
+  for (let i = 0; i < n; i++) {
+    const o = i * ent;
+    if (c.is64) {
+      // r_info: the symbol index in the high 32 bits, the type in the low 32.
+      const [lo, hi] = c.le ? [o + 8, o + 12] : [o + 12, o + 8];
+      if (c.u32(buf, lo) === type) out.add(c.u32(buf, hi));
+    } else {
+      const info = c.u32(buf, o + 4);
+      if ((info & 0xff) === type) out.add(info >>> 8);
+    }
+  }
+  return out;
+}
+
+function kindOf(type: number): SymbolKind {
+  if (type === STT_FUNC || type === STT_GNU_IFUNC) return 'func';
+  return type === STT_TLS ? 'tls' : 'data';
+}
+
+/** How many entries `.dynsym` has: DT_HASH's nchain, else the section header, else a walk of DT_GNU_HASH. */
+function symbolCount(c: SymContext, symOff: number, entsize: number): number {
+  const { r } = c;
+  const hash = c.first(DT.HASH);
+  if (hash !== undefined) return c.u32(r.bytes(c.toOffset(hash, 'DT_HASH'), 8, 'DT_HASH header'), 4);
+  const fromSections = dynsymSectionCount(c, symOff, entsize);
+  if (fromSections !== undefined) return fromSections;
+  const gnu = c.first(DT.GNU_HASH);
+  if (gnu === undefined) return 0;
+  return gnuHashCount(c, c.toOffset(gnu, 'DT_GNU_HASH'));
+}
+
+function dynsymSectionCount(c: SymContext, symOff: number, entsize: number): number | undefined {
+  const { is64, ehdr } = c;
+  const shoff = c.addr(ehdr, is64 ? 40 : 32);
+  const shentsize = c.u16(ehdr, is64 ? 58 : 46);
+  const shnum = c.u16(ehdr, is64 ? 60 : 48);
+  if (shoff === 0 || shnum === 0 || shnum > 65535 || shentsize < (is64 ? 64 : 40) || shoff + shentsize * shnum > c.r.size) return undefined;
+  const sh = c.r.bytes(shoff, shentsize * shnum, 'section headers');
+  for (let i = 0; i < shnum; i++) {
+    const o = i * shentsize;
+    if (c.u32(sh, o + 4) !== SHT_DYNSYM) continue;
+    const off = c.addr(sh, o + (is64 ? 24 : 16));
+    const size = c.addr(sh, o + (is64 ? 32 : 20));
+    if (off === symOff) return Math.floor(size / entsize);
+  }
+  return undefined;
+}
+
+/** The highest symbol index any GNU hash chain reaches, plus one (`symoffset` when every bucket is empty). */
+function gnuHashCount(c: SymContext, off: number): number {
+  const { r } = c;
+  const head = r.bytes(off, 16, 'DT_GNU_HASH header');
+  const nbuckets = c.u32(head, 0);
+  const symoffset = c.u32(head, 4);
+  const bloomSize = c.u32(head, 8);
+  const word = c.is64 ? 8 : 4;
+  if (nbuckets > MAX_SYMBOLS || bloomSize > MAX_SYMBOLS) throw new FormatError(r.path, 'corrupt', 'DT_GNU_HASH sizes are implausible');
+  const bucketsOff = off + 16 + bloomSize * word;
+  const buckets = r.bytes(bucketsOff, nbuckets * 4, 'DT_GNU_HASH buckets');
+  let max = 0;
+  for (let i = 0; i < nbuckets; i++) max = Math.max(max, c.u32(buckets, i * 4));
+  if (max < symoffset) return symoffset;
+  const chains = bucketsOff + nbuckets * 4;
+  for (let i = max; i < MAX_SYMBOLS; i++) {
+    if (c.u32(r.bytes(chains + (i - symoffset) * 4, 4, 'DT_GNU_HASH chain'), 0) & 1) return i + 1;
+  }
+  throw new FormatError(r.path, 'corrupt', 'DT_GNU_HASH chain does not terminate');
 }

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readdirSync, readFileSync, readSync, realpathSync, rmSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { posix } from 'node:path';
 import { writeFileAtomic } from './atomic-file.js';
@@ -10,7 +11,7 @@ import { cacheFlagsFor, cacheLookupTable, HWCAP_EXTENSION, type LdCache, readLdC
 import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 
-export const INDEX_VERSION = 2;
+export const INDEX_VERSION = 3;
 
 /** Everything the loader could find on this node, keyed the way the loader looks things up. */
 export interface HostIndex {
@@ -32,7 +33,23 @@ export interface HostIndex {
   glibc?: string;
   /** x86 nodes: the CPU's ISA level bits as the loader computes them (`isa_1`). */
   x86IsaLevel?: number;
+  /**
+   * Where each object's defined dynamic symbols are (symbol-table.ts form): a file beside the index
+   * (its absolute path here) holding the tables back to back; `toc` maps an object's key to [first entry, count,
+   * 1 when it has no `.gnu.version`]. Read only for the libraries a check reaches.
+   */
+  symbols?: { file: string; toc: Record<string, [number, number, number]> };
 }
+
+/** An object's defined symbols as a check binds against them. */
+export interface DefinedSymbols {
+  table: Uint32Array;
+  /** No `.gnu.version`: check_match takes any version from it (or asserts, for the object named in the need). */
+  unversioned: boolean;
+}
+
+/** Tables of an index scanned in this process, until `saveIndex` writes them out. */
+const scannedTables = new WeakMap<HostIndex, Map<string, DefinedSymbols>>();
 
 export interface ScanOptions {
   extraDirs?: string[];
@@ -105,6 +122,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   const dirs: HostIndex['dirs'] = {};
   const objects: HostIndex['objects'] = {};
   const byReal = new Map<string, string | null>();
+  const tables = new Map<string, DefinedSymbols>();
   const factsFor = (path: string): string | null => {
     let real: string;
     try {
@@ -115,10 +133,12 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
     if (byReal.has(real)) return byReal.get(real)!;
     let key: string | null = null;
     try {
-      const elf = readElf(real);
+      const elf = readElf(real, { symbols: 'defs' });
       if (elf.type === 'dyn') {
         key = real;
-        objects[real] = factsOf(elf);
+        const { symbols, ...facts } = factsOf(elf);
+        objects[real] = facts;
+        if (symbols) tables.set(real, { table: symbols.defs, unversioned: !symbols.hasVersym });
       }
     } catch {
       key = null;
@@ -147,7 +167,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   }
   const libc = Object.values(objects).find((o) => o.soname === 'libc.so.6' && o.machine === platform.machine && o.class === platform.class);
   const glibc = libc ? highestVersion(libc.verdef, 'GLIBC_') : undefined;
-  return {
+  const index: HostIndex = {
     version: INDEX_VERSION,
     fingerprint: fingerprintOf(cachePath, dirList, extra),
     created: new Date().toISOString(),
@@ -162,11 +182,94 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
     ...(glibc ? { glibc } : {}),
     ...(platform.machine === 62 || platform.machine === 3 ? { x86IsaLevel: hostX86IsaLevel() } : {}),
   };
+  scannedTables.set(index, tables);
+  return index;
 }
 
-/** Persists atomically: a temp file renamed into place, so a reader never sees half an index. */
+/**
+ * Persists atomically: the symbol tables first, under a fresh name, then the index naming them,
+ * each through a temp file renamed into place, so a reader never sees half of either. Tables of
+ * earlier saves are removed after; a reader still holding an older index reads from the libraries.
+ */
 export function saveIndex(index: HostIndex, file = defaultIndexFile()): void {
+  const tables = scannedTables.get(index);
+  if (tables) {
+    const name = `${posix.basename(file)}.${randomBytes(6).toString('hex')}.symbols`;
+    const toc: Record<string, [number, number, number]> = {};
+    let at = 0;
+    for (const [key, t] of tables) {
+      toc[key] = [at, t.table.length, t.unversioned ? 1 : 0];
+      at += t.table.length;
+    }
+    const buf = Buffer.alloc(at * 4);
+    for (const [key, t] of tables) Buffer.from(t.table.buffer, t.table.byteOffset, t.table.byteLength).copy(buf, toc[key]![0] * 4);
+    const path = posix.join(posix.dirname(posix.resolve(file)), name);
+    writeFileAtomic(path, buf);
+    index.symbols = { file: path, toc };
+  }
   writeFileAtomic(file, JSON.stringify(index));
+  if (index.symbols) removeStaleTables(file, posix.basename(index.symbols.file));
+}
+
+function removeStaleTables(file: string, keep: string): void {
+  const dir = posix.dirname(file);
+  const prefix = `${posix.basename(file)}.`;
+  let names: string[] = [];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const n of names) if (n !== keep && n.startsWith(prefix) && n.endsWith('.symbols')) rmSync(posix.join(dir, n), { force: true });
+}
+
+const loadedTables = new WeakMap<HostIndex, Map<string, DefinedSymbols | null>>();
+
+/**
+ * The defined symbols of the indexed object `key`, read from the index's table file on first use
+ * (one read per library), or from the library itself when the file is gone. Null: not an object.
+ */
+export function definedSymbols(index: HostIndex, key: string): DefinedSymbols | null {
+  const scanned = scannedTables.get(index)?.get(key);
+  if (scanned) return scanned;
+  let cache = loadedTables.get(index);
+  if (!cache) loadedTables.set(index, (cache = new Map()));
+  let t = cache.get(key);
+  if (t === undefined) {
+    t = readTable(index, key) ?? symbolsFromDisk(key);
+    cache.set(key, t);
+  }
+  return t;
+}
+
+function readTable(index: HostIndex, key: string): DefinedSymbols | null {
+  const at = index.symbols?.toc[key];
+  if (!index.symbols || !at) return null;
+  let fd: number;
+  try {
+    fd = openSync(index.symbols.file, 'r');
+  } catch {
+    return null;
+  }
+  try {
+    const buf = Buffer.alloc(at[1] * 4);
+    if (readSync(fd, buf, 0, buf.length, at[0] * 4) !== buf.length) return null;
+    const table = new Uint32Array(at[1]);
+    for (let i = 0; i < at[1]; i++) table[i] = buf.readUInt32LE(i * 4);
+    return { table, unversioned: at[2] === 1 };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** A library outside the index (or whose tables are gone): read its symbols where it lies. */
+export function symbolsFromDisk(path: string): DefinedSymbols | null {
+  try {
+    const s = readElf(path, { symbols: 'defs' }).symbols;
+    return s ? { table: s.defs, unversioned: !s.hasVersym } : null;
+  } catch {
+    return null;
+  }
 }
 
 /** The index's copy of ld.so.cache, back in the reader's shape. */
@@ -276,6 +379,13 @@ export class IndexSource implements ObjectSource {
       if (key !== null) return { ok: true, facts: this.index.objects[key]! };
     }
     return this.disk.open(path);
+  }
+
+  /** The defined symbols of the object at `raw` (indexed, or else read from the file). */
+  symbolsAt(raw: string): DefinedSymbols | null {
+    const path = posix.normalize(raw);
+    const key = this.index.dirs[posix.dirname(path)]?.[posix.basename(path)];
+    return definedSymbols(this.index, key ?? path);
   }
 
   /** `hwcaps`: the active glibc-hwcaps levels when a tunable masks some of the index's. */

@@ -219,6 +219,9 @@ describe('readElf on mutated ELF files answers or throws FormatError', () => {
           const p = outcome(() => probeFile(file), file, what);
           // probeFile parses the same bytes: it agrees with readElf whenever the file is still ELF.
           if ('value' in p && p.value.kind === 'elf') expect(r).toEqual({ value: p.value.elf });
+          // The symbol table reader (the loader never trusts .dynsym's neighbours either) answers or throws FormatError too.
+          const s = outcome(() => readElf(file, { symbols: 'all' }), file, what);
+          if ('value' in s && 'value' in r) expect({ ...s.value, symbols: undefined }).toEqual({ ...r.value, symbols: undefined });
         }),
         { numRuns: 400 * SCALE },
       );
