@@ -262,8 +262,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
         add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: program interpreter ${res.interpreterProblem.replace(/^\S+ /, `${b.interpreter ?? ''} `)}` });
       }
       collect(b, res, libraries);
-      // The loader relocates only once every object has loaded and every version was found.
-      if (reasons.length === before) bind(b, res);
+      // The loader relocates only once every object has loaded and every version was found; a need
+      // left to the library's own loader (a tree warning) leaves the scope this check sees incomplete.
+      if (reasons.length === before && res.missing.length === 0) bind(b, res);
     }
     report.binaries.push({ path: b.path, role: b.type === 'executable' ? 'entry-point' : 'library', compatible: reasons.length === before, libraries });
   };
@@ -405,7 +406,24 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     return s;
   };
   const bind = (b: AppBinary, res: Resolution) => {
-    for (const p of bindSymbols(res, symbolsOf(res))) add(symbolReason(b, p, overlay.show(res.objects[p.object]!.path), p.provider === undefined ? undefined : overlay.show(res.objects[p.provider]!.path)));
+    const problems = bindSymbols(res, symbolsOf(res));
+    if (b.type !== 'executable') return leftToLoader(b, problems.filter((p) => p.cause !== 'no-version-information'), res);
+    for (const p of problems) add(symbolReason(b, p, overlay.show(res.objects[p.object]!.path), p.provider === undefined ? undefined : overlay.show(res.objects[p.provider]!.path)));
+  };
+
+  /**
+   * A library checked on its own binds in the scope of whatever program loads it (the plugin host
+   * defines what its plugins call), which this check cannot see: what it leaves undefined is one
+   * warning per object, as `ldd -r` lists it, not a failure.
+   */
+  const leftToLoader = (b: AppBinary, problems: SymbolProblem[], res: Resolution) => {
+    const byObject = new Map<number, string[]>();
+    for (const p of problems) byObject.set(p.object, [...(byObject.get(p.object) ?? []), `${p.symbol}${p.version ? `@${p.version}` : ''}`]);
+    for (const [object, names] of byObject) {
+      const shown = overlay.show(res.objects[object]!.path);
+      const list = `${names.slice(0, 5).join(', ')}${names.length > 5 ? `, … (${names.length} in all)` : ''}`;
+      warnings.push({ kind: 'missing-symbol', class: 'symbol', binary: b.path, object: shown, message: `${b.path}: ${shown === b.path ? '' : `${shown}: `}undefined symbols left to the program that loads it: ${list}` });
+    }
   };
 
   const roots = app.binaries.filter((b) => b.type === 'executable');

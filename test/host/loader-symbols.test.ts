@@ -3,9 +3,14 @@
  * run for real, described with `compat gen` and checked with `compat check`; the two must agree.
  */
 import { beforeAll, describe, expect, it } from '@jest/globals';
-import { copyFileSync, readdirSync, renameSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, readdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
+import { checkSpec } from '../../src/artifact/check-spec.js';
+import { generateSpec } from '../../src/artifact/gen.js';
+import { scanHost } from '../../src/host/host-index.js';
 import { compat, gcc, isolatedEnv, runBinary, tempDir } from '../helpers/fixtures.js';
+import { loaderFixture } from '../helpers/loader-fixture.js';
 
 const FIXTURES = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', 'fixtures', 'loader');
 const ORIGIN = '-Wl,-rpath,$ORIGIN';
@@ -167,5 +172,20 @@ describe('symbol binding agrees with the loader', () => {
       ['missing-symbol', 'g', 'FOO_1.0'],
     ]);
     expect(c.reasons[0]!.message).toMatch(/no version information available/);
+  });
+});
+
+describe('a plugin checked on its own (test/fixtures/loader/plugin-host-symbols)', () => {
+  it('leaves what its loading program defines to that program: a warning, not a failure, and the real run works', () => {
+    const d = loaderFixture('plugin-host-symbols');
+    mkdirSync(join(d, 'tree'));
+    gcc(d, ['-shared', '-fPIC', '-o', 'tree/libplugin.so', 'plugin.c']);
+    gcc(d, ['-rdynamic', '-o', 'host', 'host.c']);
+    const run = spawnSync(join(d, 'host'), [join(d, 'tree/libplugin.so')], { encoding: 'utf8', timeout: 10000 });
+    expect([run.status, run.stdout]).toEqual([0, '41\n']);
+    const report = checkSpec(generateSpec([join(d, 'tree')]), scanHost({ indexFile: join(d, 'index.json') }), undefined, { preloadFile: null });
+    expect(report.reasons).toEqual([]);
+    expect(report.compatible).toBe(true);
+    expect(report.warnings).toEqual([expect.objectContaining({ class: 'symbol', binary: 'libplugin.so', message: 'libplugin.so: undefined symbols left to the program that loads it: host_api' })]);
   });
 });
