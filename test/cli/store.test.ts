@@ -342,7 +342,10 @@ describe('compat store verify [--repair]', () => {
   });
 
   it('an empty or missing store is sound', async () => {
-    const r = await cli(['store', 'verify', '--json'], { COMPAT_STORE: join(dir, 'no-store-here') });
+    // Its own temp dir: push leftovers of other tests' processes in the shared one are not this store's.
+    const tmp = join(dir, 'tmp-of-empty-store');
+    mkdirSync(tmp, { recursive: true });
+    const r = await cli(['store', 'verify', '--json'], { COMPAT_STORE: join(dir, 'no-store-here'), TMPDIR: tmp });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout)).toMatchObject({ sound: true, layouts: 0, blobs: 0 });
   });
