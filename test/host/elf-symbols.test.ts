@@ -1,10 +1,11 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { probeFile, readElf, type SymbolRef } from '../../src/host/elf.js';
+import { readElf, type SymbolRef } from '../../src/host/elf.js';
 import { hashString, HIDDEN, lookup, withVersion } from '../../src/host/symbol-table.js';
 import { gcc, tempDir, writeTree } from '../helpers/fixtures.js';
+import { dynamicElfSample } from '../helpers/elf-sample.js';
 
 interface ReadelfSym {
   type: string;
@@ -55,24 +56,8 @@ function expectDefsIn(file: string, syms: ReadelfSym[], table: Uint32Array): voi
   }
 }
 
-function sample(dir: string, count: number): string[] {
-  const all = readdirSync(dir)
-    .sort()
-    .map((f) => `${dir}/${f}`)
-    .filter((p) => {
-      try {
-        const k = probeFile(p);
-        return k.kind === 'elf' && k.elf.dynamic;
-      } catch {
-        return false;
-      }
-    });
-  const step = Math.max(1, Math.floor(all.length / count));
-  return all.filter((_, i) => i % step === 0).slice(0, count);
-}
-
 describe('dynamic symbols agree with readelf --dyn-syms', () => {
-  const files = [...sample('/usr/bin', 25), ...sample('/usr/lib/x86_64-linux-gnu', 25), '/lib/x86_64-linux-gnu/libc.so.6'];
+  const files = [...dynamicElfSample('/usr/bin', 25), ...dynamicElfSample('/usr/lib/x86_64-linux-gnu', 25), '/lib/x86_64-linux-gnu/libc.so.6'];
 
   it.each(files)('%s', (file) => {
     const info = readElf(file, { symbols: 'all' });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { readdirSync, realpathSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import { dependencyReport } from '../../src/host/deps.js';
-import { probeFile } from '../../src/host/elf.js';
 import { compat } from '../helpers/fixtures.js';
+import { dynamicElfSample } from '../helpers/elf-sample.js';
 
 /** `name path` pairs as ldd prints them, the loader line as `interp PATH`, vdso aside. */
 function lddPairs(file: string): string[] {
@@ -31,26 +31,9 @@ function compatPairs(report: ReturnType<typeof dependencyReport>): string[] {
   return pairs.sort();
 }
 
-/** A deterministic sample: every k-th dynamically linked ELF of each directory. */
-function sample(dir: string, count: number): string[] {
-  const all = readdirSync(dir)
-    .sort()
-    .map((f) => `${dir}/${f}`)
-    .filter((p) => {
-      try {
-        const k = probeFile(p);
-        return k.kind === 'elf' && k.elf.dynamic;
-      } catch {
-        return false;
-      }
-    });
-  const step = Math.max(1, Math.floor(all.length / count));
-  return all.filter((_, i) => i % step === 0).slice(0, count);
-}
-
 describe('deps agrees with ldd (the loader) on the machine\'s own binaries', () => {
   // ldd takes $ORIGIN from the path it is given; the kernel hands the loader the real path.
-  const files = [...sample('/usr/bin', 60), ...sample('/usr/sbin', 15), ...sample('/usr/lib/x86_64-linux-gnu', 40)];
+  const files = [...dynamicElfSample('/usr/bin', 60), ...dynamicElfSample('/usr/sbin', 15), ...dynamicElfSample('/usr/lib/x86_64-linux-gnu', 40)];
 
   it('samples enough binaries to mean something', () => {
     expect(files.length).toBeGreaterThan(80);

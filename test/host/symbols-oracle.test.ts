@@ -1,8 +1,8 @@
 import { describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
-import { probeFile } from '../../src/host/elf.js';
+import { existsSync, realpathSync } from 'node:fs';
 import { undefinedSymbols } from '../../src/host/undefined-symbols.js';
+import { dynamicElfSample } from '../helpers/elf-sample.js';
 
 /** `ldd -r`'s "undefined symbol: X[, version V]\t(object)" lines as `X@V object`. */
 function lddR(file: string): string[] {
@@ -20,26 +20,10 @@ function compatR(file: string): string[] {
   return [...new Set(undefinedSymbols(file).map((u) => `${u.symbol}@${u.version ?? ''} ${u.object}`))].sort();
 }
 
-function sample(dir: string, count: number): string[] {
-  const all = readdirSync(dir)
-    .sort()
-    .map((f) => `${dir}/${f}`)
-    .filter((p) => {
-      try {
-        const k = probeFile(p);
-        return k.kind === 'elf' && k.elf.dynamic;
-      } catch {
-        return false;
-      }
-    });
-  const step = Math.max(1, Math.floor(all.length / count));
-  return all.filter((_, i) => i % step === 0).slice(0, count);
-}
-
 describe('undefined symbols agree with ldd -r on the machine\'s own objects', () => {
   // Plugins that leave symbols to their host program: ldd -r lists them, so must compat.
   const withFindings = ['/usr/lib/x86_64-linux-gnu/libthread_db.so.1', '/usr/lib/x86_64-linux-gnu/perl/5.36.0/auto/Cwd/Cwd.so', '/usr/lib/x86_64-linux-gnu/apr-util-1/apr_dbm_db-1.so'].filter((f) => existsSync(f));
-  const files = [...sample('/usr/bin', 30), ...sample('/usr/sbin', 8), ...sample('/usr/lib/x86_64-linux-gnu', 25), ...withFindings].map((f) => realpathSync(f));
+  const files = [...dynamicElfSample('/usr/bin', 30), ...dynamicElfSample('/usr/sbin', 8), ...dynamicElfSample('/usr/lib/x86_64-linux-gnu', 25), ...withFindings].map((f) => realpathSync(f));
 
   it('includes objects with findings', () => {
     expect(withFindings.map(compatR).some((r) => r.length > 0)).toBe(true);
