@@ -204,8 +204,12 @@ export function machineName(machine: number): string {
   return MACHINES[machine] ?? `em-${machine}`;
 }
 
+/** Name → e_machine, built once: a check asks for every binary of every spec. */
+const MACHINE_NUMBERS = new Map(Object.entries(MACHINES).map(([k, v]) => [v, Number(k)]));
+
 export function machineNumber(name: string): number | undefined {
-  for (const [k, v] of Object.entries(MACHINES)) if (v === name) return Number(k);
+  const known = MACHINE_NUMBERS.get(name);
+  if (known !== undefined) return known;
   const m = /^em-(\d+)$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }

@@ -108,10 +108,22 @@ export function checkMatch(defs: NonNullable<ObjectSymbols['defs']>, ref: Ref, i
 function versionSources(res: Resolution, object: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const need of res.objects[object]!.facts.verneed) {
-    const i = res.objects.findIndex((o) => o.name === need.file || o.facts.soname === need.file || o.path.endsWith(`/${need.file}`));
-    for (const v of need.versions) out.set(hashString(v.name), i);
+    const suffix = `/${need.file}`;
+    const i = res.objects.findIndex((o) => o.name === need.file || o.facts.soname === need.file || o.path.endsWith(suffix));
+    for (const v of need.versions) out.set(versionHash(v.name), i);
   }
   return out;
+}
+
+/** Version names are few (GLIBC_2.2.5…) and asked for in every check: hashed once. */
+const versionHashes = new Map<string, number>();
+function versionHash(name: string): number {
+  let h = versionHashes.get(name);
+  if (h === undefined) {
+    if (versionHashes.size >= 4096) versionHashes.clear();
+    versionHashes.set(name, (h = hashString(name)));
+  }
+  return h;
 }
 
 /**
