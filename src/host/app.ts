@@ -5,10 +5,11 @@ import type { ObjectFacts } from './object-source.js';
 import { tableToBase64 } from './symbol-table.js';
 
 /**
- * An object's dynamic symbols as the spec records them. References are `name` or `name@VERSION`,
- * separated by single spaces (one string per group keeps a spec of thousands small and quick to
- * parse), grouped by what the loader does when one is missing: `functions` bind at their first call under
- * lazy binding, `data` and `tls` at start, `weak` never fail. `defs` is the compact table of
+ * An object's dynamic symbols as the spec records them. References are names separated by single
+ * spaces, each `@VERSION` token giving the version of the names after it (src/host/ref-list.ts;
+ * one string per group keeps a spec of thousands small and quick to parse), grouped by what the
+ * loader does when one is missing: `functions` bind at their first call under lazy binding, `data`
+ * and `tls` at start, `weak` never fail. `defs` is the compact table of
  * symbol-table.ts (base64), which a library of the application supplies to the others.
  */
 export interface AppSymbols {
@@ -57,18 +58,15 @@ export interface AppBinary {
   symbols?: AppSymbols;
 }
 
-/** `name@version` as the spec writes a reference. */
-export function refString(name: string, version?: string): string {
-  return version ? `${name}@${version}` : name;
-}
-
 export function appSymbols(s: DynamicSymbols): AppSymbols {
   const out: AppSymbols = {};
   if (s.bindNow) out.bindNow = true;
-  // In `.dynsym` order: the same file always gives the same spec, with no sort to pay for.
-  const groups: Record<'functions' | 'data' | 'tls' | 'weak', string[]> = { functions: [], data: [], tls: [], weak: [] };
-  for (const r of s.refs) groups[r.weak ? 'weak' : r.kind === 'func' ? 'functions' : r.kind === 'tls' ? 'tls' : 'data'].push(refString(r.name, r.version));
-  for (const [k, list] of Object.entries(groups) as Array<[keyof typeof groups, string[]]>) if (list.length) out[k] = list.join(' ');
+  // Written by the ELF reader version by version, in `.dynsym` order within each: the same file always gives the same spec.
+  const { functions, data, tls, weak } = s.lists;
+  if (functions) out.functions = functions;
+  if (data) out.data = data;
+  if (tls) out.tls = tls;
+  if (weak) out.weak = weak;
   if (s.defs.length) out.defs = tableToBase64(s.defs);
   if (!s.hasVersym) out.unversioned = true;
   return out;

@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { type AppBinary, type AppSymbols, factsOfApp } from './app.js';
-import { machineName, machineNumber } from './elf.js';
+import { machineName, machineNumber, type SymbolKind } from './elf.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
 import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
@@ -389,7 +389,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   };
 
   const appSymbols = new Map<AppBinary, ObjectSymbols>();
-  const hostSymbols = new Map<string, ObjectSymbols>();
+  // A node library's symbols do not change while its index stands: kept with the index, across checks.
+  let hostSymbols = hostSymbolsOf.get(index);
+  if (!hostSymbols) hostSymbolsOf.set(index, (hostSymbols = new Map()));
   const symbolsOf = (res: Resolution) => (i: number): ObjectSymbols => {
     const o = res.objects[i]!;
     const ab = overlay.isApp(o.path) ? overlay.binaryOf(o.facts) : undefined;
@@ -438,15 +440,40 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   return report;
 }
 
+const hostSymbolsOf = new WeakMap<HostIndex, Map<string, ObjectSymbols>>();
+
+/**
+ * Parsed reference lists by their text, across checks: a daemon sees the same binary in spec after
+ * spec, and looking a list up costs a fraction of hashing each reference again. Emptied when full.
+ */
+const parsedLists = new Map<string, Ref[]>();
+const PARSED_LISTS_MAX = 4096;
+const NO_REFS: Ref[] = [];
+
+function parsedList(text: string | undefined, kind: SymbolKind): Ref[] {
+  if (!text) return NO_REFS;
+  // The kind is part of the key: one text could be a function list in one spec and data in another.
+  const key = kind === 'func' ? text : `${kind}\0${text}`;
+  let refs = parsedLists.get(key);
+  if (!refs) {
+    if (parsedLists.size >= PARSED_LISTS_MAX) parsedLists.clear();
+    parseRefList(text, kind, (refs = []));
+    parsedLists.set(key, refs);
+  }
+  return refs;
+}
+
 /** A spec's symbols as the binding wants them; a spec written before symbols were recorded binds nothing. */
 function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
   if (!s) return { bindNow: false };
-  const refs: Ref[] = [];
-  if (s.functions) parseRefList(s.functions, 'func', refs);
-  if (s.data) parseRefList(s.data, 'data', refs);
-  if (s.tls) parseRefList(s.tls, 'tls', refs);
-  return { refs, bindNow: s.bindNow === true, defs: { table: s.defs ? tableFromBase64(s.defs) : new Uint32Array(0), unversioned: s.unversioned === true } };
+  const functions = parsedList(s.functions, 'func');
+  const data = parsedList(s.data, 'data');
+  const tls = parsedList(s.tls, 'tls');
+  const refs = data.length === 0 && tls.length === 0 ? functions : [...functions, ...data, ...tls];
+  return { refs, bindNow: s.bindNow === true, defs: { table: s.defs ? tableFromBase64(s.defs) : EMPTY_TABLE, unversioned: s.unversioned === true } };
 }
+
+const EMPTY_TABLE = new Uint32Array(0);
 
 /** One line, in the loader's own words ("undefined symbol: f, version FOO_1.0"), naming who needs it. */
 function symbolReason(b: AppBinary, p: SymbolProblem, object: string, provider: string | undefined): Reason {

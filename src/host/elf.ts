@@ -1,4 +1,5 @@
 import { FileReader, FormatError } from './file-reader.js';
+import { RefListWriter, refsOfList } from './ref-list.js';
 import { hashCString, hashString, TableBuilder } from './symbol-table.js';
 
 export type ElfClass = 32 | 64;
@@ -71,15 +72,54 @@ export interface SymbolRef {
   weak: boolean;
 }
 
+/** The undefined references as the spec lists them (ref-list.ts): strong ones by kind, weak ones apart. */
+export interface RefLists {
+  functions?: string;
+  data?: string;
+  tls?: string;
+  weak?: string;
+}
+
 export interface DynamicSymbols {
   /** DT_BIND_NOW, DF_BIND_NOW in DT_FLAGS or DF_1_NOW in DT_FLAGS_1: every reference binds at start. */
   bindNow: boolean;
   /** Has `.gnu.version` (DT_VERSYM); without it `check_match` accepts any version from this object. */
   hasVersym: boolean;
-  /** Undefined references, and (in executables) data copied in by a copy relocation. */
-  refs: SymbolRef[];
+  /** Undefined references, and (in executables) data copied in by a copy relocation, written straight from the string table. */
+  lists: RefLists;
+  /** The same references, one object each (decoded from `lists` when first asked for). */
+  readonly refs: SymbolRef[];
   /** Defined symbols in the compact form of symbol-table.ts. */
   defs: Uint32Array;
+}
+
+const KINDS: readonly SymbolKind[] = ['func', 'data', 'tls'];
+const GROUPS = ['functions', 'data', 'tls', 'weak'] as const;
+const WEAK_GROUP = 3;
+
+class ReadSymbols implements DynamicSymbols {
+  private decoded: SymbolRef[] | undefined;
+  constructor(
+    readonly bindNow: boolean,
+    readonly hasVersym: boolean,
+    readonly lists: RefLists,
+    readonly defs: Uint32Array,
+    /** The kind of each weak reference, in list order (the spec does not keep it). */
+    private readonly weakKinds: Uint8Array,
+  ) {}
+
+  get refs(): SymbolRef[] {
+    if (!this.decoded) {
+      const out: SymbolRef[] = [];
+      GROUPS.forEach((g, group) => {
+        const list = this.lists[g];
+        if (!list) return;
+        refsOfList(list).forEach((r, i) => out.push({ ...r, kind: KINDS[group === WEAK_GROUP ? this.weakKinds[i]! : group]!, weak: group === WEAK_GROUP }));
+      });
+      this.decoded = out;
+    }
+    return this.decoded;
+  }
 }
 
 export interface ReadOptions {
@@ -164,8 +204,12 @@ export function machineName(machine: number): string {
   return MACHINES[machine] ?? `em-${machine}`;
 }
 
+/** Name → e_machine, built once: a check asks for every binary of every spec. */
+const MACHINE_NUMBERS = new Map(Object.entries(MACHINES).map(([k, v]) => [v, Number(k)]));
+
 export function machineNumber(name: string): number | undefined {
-  for (const [k, v] of Object.entries(MACHINES)) if (v === name) return Number(k);
+  const known = MACHINE_NUMBERS.get(name);
+  if (known !== undefined) return known;
   const m = /^em-(\d+)$/.exec(name);
   return m ? Number(m[1]) : undefined;
 }
@@ -234,16 +278,20 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
   const u16 = (b: Buffer, o: number) => (le ? b.readUInt16LE(o) : b.readUInt16BE(o));
   const u32 = (b: Buffer, o: number) => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const i32 = (b: Buffer, o: number) => (le ? b.readInt32LE(o) : b.readInt32BE(o));
+  // 64-bit words as two 32-bit halves: a BigInt per field was a measurable share of gen's time.
   const addr = (b: Buffer, o: number): number => {
     if (!is64) return u32(b, o);
-    const v = le ? b.readBigUInt64LE(o) : b.readBigUInt64BE(o);
+    const hi = le ? b.readUInt32LE(o + 4) : b.readUInt32BE(o);
     // Offsets and addresses past 2^53 cannot be in a real file; treat them as corrupt later.
-    return v > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(v);
+    if (hi >= 0x200000) return Number.MAX_SAFE_INTEGER;
+    return hi * 0x100000000 + (le ? b.readUInt32LE(o) : b.readUInt32BE(o + 4));
   };
   const sword = (b: Buffer, o: number): number => {
     if (!is64) return i32(b, o);
-    const v = le ? b.readBigInt64LE(o) : b.readBigInt64BE(o);
-    return v > BigInt(Number.MAX_SAFE_INTEGER) || v < BigInt(Number.MIN_SAFE_INTEGER) ? -1 : Number(v);
+    const hi = le ? b.readInt32LE(o + 4) : b.readInt32BE(o);
+    const lo = le ? b.readUInt32LE(o) : b.readUInt32BE(o + 4);
+    // Past ±2^53 (hi outside ±2^21) is out of range, as before.
+    return hi >= 0x200000 || hi < -0x200000 || (hi === -0x200000 && lo === 0) ? -1 : hi * 0x100000000 + lo;
   };
 
   const etype = u16(eh, 16);
@@ -312,7 +360,10 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     if (tag === DT.NULL) break;
     entries.push([tag, addr(dyn, o + entsize / 2)]);
   }
-  const first = (tag: number) => entries.find(([t]) => t === tag)?.[1];
+  // The first entry of each tag, looked up a score of times per object.
+  const firstOf = new Map<number, number>();
+  for (const [t, v] of entries) if (!firstOf.has(t)) firstOf.set(t, v);
+  const first = (tag: number) => firstOf.get(tag);
 
   const loads = segs.filter((s) => s.type === PT_LOAD);
   /** Dynamic tags hold virtual addresses; the loader finds them through the PT_LOAD mapping. */
@@ -422,7 +473,7 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     const flags = first(DT.FLAGS) ?? 0;
     const bindNow = first(DT.BIND_NOW) !== undefined || (flags & DF_BIND_NOW) !== 0 || (info.flags1 & DF_1_NOW) !== 0;
     const symtabAddr = first(DT.SYMTAB);
-    const empty: DynamicSymbols = { bindNow, hasVersym: first(DT.VERSYM) !== undefined, refs: [], defs: new Uint32Array(0) };
+    const empty: DynamicSymbols = new ReadSymbols(bindNow, first(DT.VERSYM) !== undefined, {}, new Uint32Array(0), new Uint8Array(0));
     if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
     else {
       const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
@@ -524,10 +575,12 @@ const SHT_DYNSYM = 11;
 
 /**
  * Reads `.dynsym` with `.gnu.version`: the defined symbols into the compact table (hashing names
- * straight from the string table's bytes), and, when asked, the undefined references by name.
+ * straight from the string table's bytes), and, when asked, the undefined references as the
+ * spec's lists, copied from the string table's bytes version by version (no object or string per
+ * reference: /usr/bin has ~60,000 of them).
  */
 function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRefs: boolean, wantDefs: boolean): DynamicSymbols {
-  const { r, is64 } = c;
+  const { r, is64, u32, u16, strtab } = c;
   const path = r.path;
   const entsize = c.first(DT.SYMENT) ?? (is64 ? 24 : 16);
   if (entsize < (is64 ? 24 : 16)) throw new FormatError(path, 'corrupt', `symbol entry size ${entsize} is too small`);
@@ -538,48 +591,117 @@ function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRe
   const syms = r.bytes(symOff, count * entsize, 'dynamic symbol table');
   const versymAddr = c.first(DT.VERSYM);
   const versym = versymAddr === undefined ? undefined : r.bytes(c.toOffset(versymAddr, 'DT_VERSYM'), count * 2, 'symbol versions (.gnu.version)');
-  const builder = new TableBuilder(versym !== undefined, wantDefs ? count : 0);
-  // Version slots as arrays indexed by slot: the loop below runs once per symbol, tens of thousands of times.
-  const slotName: Array<string | undefined> = [];
+  const builder = wantDefs ? new TableBuilder(versym !== undefined, count) : undefined;
+  // Version slots as arrays indexed by slot: the loop below runs once per symbol, tens of thousands
+  // of times. References group by version name (two slots may name one version of two files).
   const slotHash: Array<number | undefined> = [];
+  const slotVid: number[] = [];
+  const vidName: string[] = [''];
+  const vids = new Map<string, number>();
   for (const [slot, name] of c.slots) {
-    slotName[slot] = name;
-    slotHash[slot] = hashString(name);
+    if (wantDefs) slotHash[slot] = hashString(name);
+    let vid = vids.get(name);
+    if (vid === undefined) vids.set(name, (vid = vidName.push(name) - 1));
+    slotVid[slot] = vid;
   }
-  const { u32, u16 } = c;
-  const refs: SymbolRef[] = [];
-  const { strtab } = c;
-  const copied = wantRefs && c.executable ? copyRelocated(c) : undefined;
-  const visit = (i: number, buf: Buffer, o: number, vs: number): void => {
-    const info = buf[o + (is64 ? 4 : 12)]!;
+  const refs = new RefCollector(wantRefs ? vidName.length : 0);
+  const infoAt = is64 ? 4 : 12;
+  const shndxAt = is64 ? 6 : 14;
+  /** One symbol; `copy`: a definition that a copy relocation makes a reference. */
+  const visit = (i: number, copy: boolean): void => {
+    const o = i * entsize;
+    const info = syms[o + infoAt]!;
     const bind = info >> 4;
     if (bind !== STB_GLOBAL && bind !== STB_WEAK && bind !== STB_GNU_UNIQUE) return;
     const type = info & 0xf;
-    const nameOff = u32(buf, o);
-    const shndx = u16(buf, o + (is64 ? 6 : 14));
+    const nameOff = u32(syms, o);
+    const shndx = u16(syms, o + shndxAt);
     if (nameOff >= strtab.length) throw new FormatError(path, 'corrupt', `symbol ${i} name offset ${nameOff} is outside the string table`);
+    const vs = versym ? u16(versym, i * 2) : 1;
     const slot = vs & 0x7fff;
+    const vid = slot >= 2 ? (slotVid[slot] ?? 0) : 0;
     if (shndx === SHN_UNDEF) {
-      if (wantRefs && strtab[nameOff] !== 0) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+      if (wantRefs && strtab[nameOff] !== 0 && !copy) refs.add(i, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid);
       return;
     }
     // st_value == 0 (and not absolute or TLS) is no definition; two 32-bit reads spare a BigInt.
-    const zero = is64 ? u32(buf, o + 8) === 0 && u32(buf, o + 12) === 0 : u32(buf, o + 4) === 0;
+    const zero = is64 ? u32(syms, o + 8) === 0 && u32(syms, o + 12) === 0 : u32(syms, o + 4) === 0;
     if (((1 << type) & ALLOWED_STT) === 0 || (zero && shndx !== SHN_ABS && type !== STT_TLS)) return;
-    if (wantDefs) builder.add(hashCString(strtab, nameOff), slot, slot >= 1 ? slotHash[slot] : undefined, (vs & 0x8000) !== 0);
-    // Data an executable holds by copy relocation must still be found in a library: the lookup for
-    // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
-    if (copied?.has(i)) refs.push(symbolRef(c, nameOff, slot >= 2 ? slotName[slot] : undefined, type, bind));
+    if (copy) refs.add(i, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid);
+    else if (builder) builder.add(hashCString(strtab, nameOff), slot, slot >= 1 ? slotHash[slot] : undefined, (vs & 0x8000) !== 0);
   };
-  for (let i = 1; i < count; i++) visit(i, syms, i * entsize, versym ? u16(versym, i * 2) : 1);
-  return { bindNow, hasVersym: versym !== undefined, refs, defs: builder.build() };
+  if (builder) for (let i = 1; i < count; i++) visit(i, false);
+  else if (wantRefs) {
+    // References only: st_shndx == SHN_UNDEF is two zero bytes in either byte order, tested inline
+    // (node's .dynsym alone has 75,000 entries, nearly all definitions).
+    for (let i = 1, o = entsize + shndxAt; i < count; i++, o += entsize) if (syms[o] === 0 && syms[o + 1] === 0) visit(i, false);
+  }
+  // Data an executable holds by copy relocation must still be found in a library: the lookup for
+  // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
+  if (wantRefs && c.executable) for (const i of copyRelocated(c)) if (i >= 1 && i < count) visit(i, true);
+  const { lists, weakKinds } = refs.write(strtab, (i) => u32(syms, i * entsize), (i) => kindCode(syms[i * entsize + infoAt]! & 0xf), vidName);
+  return new ReadSymbols(bindNow, versym !== undefined, lists, builder ? builder.build() : new Uint32Array(0), weakKinds);
 }
 
-function symbolRef(c: SymContext, nameOff: number, version: string | undefined, type: number, bind: number): SymbolRef {
-  let end = c.strtab.indexOf(0, nameOff);
-  if (end < 0) end = c.strtab.length;
-  const name = c.strtab.toString('latin1', nameOff, end);
-  return version ? { name, version, kind: kindOf(type), weak: bind === STB_WEAK } : { name, kind: kindOf(type), weak: bind === STB_WEAK };
+/**
+ * References as (symbol index, list, version) triples in the order found, written out list by
+ * list, version by version: a counting sort over the few (list, version) buckets keeps each
+ * bucket in `.dynsym` order (a numeric sort of packed keys cost more than the whole read).
+ */
+class RefCollector {
+  private index: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private bucket: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private n = 0;
+  constructor(private readonly versions: number) {}
+
+  add(i: number, group: number, vid: number): void {
+    if (this.n === this.index.length) {
+      this.index = grow(this.index);
+      this.bucket = grow(this.bucket);
+    }
+    this.index[this.n] = i;
+    this.bucket[this.n++] = group * this.versions + vid;
+  }
+
+  write(strtab: Buffer, nameAt: (i: number) => number, kindAt: (i: number) => number, vidName: string[]): { lists: RefLists; weakKinds: Uint8Array } {
+    const lists: RefLists = {};
+    const { n, versions } = this;
+    if (n === 0) return { lists, weakKinds: new Uint8Array(0) };
+    const buckets = GROUPS.length * versions;
+    const start = new Int32Array(buckets + 1);
+    for (let k = 0; k < n; k++) start[this.bucket[k]! + 1]!++;
+    for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
+    const order = new Int32Array(n);
+    for (let k = 0; k < n; k++) order[start[this.bucket[k]!]!++] = k;
+    const writer = new RefListWriter();
+    const weakKinds = new Uint8Array(n);
+    let nweak = 0;
+    let group = -1;
+    const flush = () => {
+      const text = writer.take();
+      if (group >= 0 && text !== undefined) lists[GROUPS[group]!] = text;
+    };
+    for (let k = 0; k < n; k++) {
+      const b = this.bucket[order[k]!]!;
+      const i = this.index[order[k]!]!;
+      const g = Math.floor(b / versions);
+      if (g !== group) {
+        flush();
+        group = g;
+      }
+      const vid = b - g * versions;
+      writer.add(strtab, nameAt(i), vid > 0 ? vidName[vid] : undefined);
+      if (g === WEAK_GROUP) weakKinds[nweak++] = kindAt(i);
+    }
+    flush();
+    return { lists, weakKinds: weakKinds.subarray(0, nweak) };
+  }
+}
+
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
 }
 
 /** R_*_COPY per machine (x86_64, i386, arm, aarch64, ppc, ppc64, s390, riscv). */
@@ -600,35 +722,51 @@ function copyRelocated(c: SymContext): Set<number> {
   const skip = Math.min(c.first(rela ? DT.RELACOUNT : DT.RELCOUNT) ?? 0, Math.floor(size / ent));
   const n = Math.min(Math.floor(size / ent) - skip, MAX_RELOCS);
   const buf = c.r.bytes(c.toOffset(at, rela ? 'DT_RELA' : 'DT_REL') + skip * ent, n * ent, 'dynamic relocations');
-  for (let i = 0; i < n; i++) {
-    const o = i * ent;
-    if (c.is64) {
-      // r_info: the symbol index in the high 32 bits, the type in the low 32.
-      const [lo, hi] = c.le ? [o + 8, o + 12] : [o + 12, o + 8];
-      if (c.u32(buf, lo) === type) out.add(c.u32(buf, hi));
-    } else {
-      const info = c.u32(buf, o + 4);
-      if ((info & 0xff) === type) out.add(info >>> 8);
+  if (c.is64) {
+    // r_info: the symbol index in the high 32 bits, the type in the low 32. Found by a native
+    // search for the type's four bytes (gdb alone has 33,000 relocations, nearly none a copy),
+    // kept only where they sit in an entry's r_info.
+    const lo = c.le ? 8 : 12;
+    const hi = c.le ? 12 : 8;
+    const pattern = Buffer.alloc(4);
+    if (c.le) pattern.writeUInt32LE(type);
+    else pattern.writeUInt32BE(type);
+    for (let pos = buf.indexOf(pattern, lo); pos >= 0; pos = buf.indexOf(pattern, pos + 1)) {
+      if ((pos - lo) % ent === 0) out.add(c.u32(buf, pos - lo + hi));
     }
+    return out;
+  }
+  for (let i = 0; i < n; i++) {
+    const info = c.u32(buf, i * ent + 4);
+    if ((info & 0xff) === type) out.add(info >>> 8);
   }
   return out;
 }
 
-function kindOf(type: number): SymbolKind {
-  if (type === STT_FUNC || type === STT_GNU_IFUNC) return 'func';
-  return type === STT_TLS ? 'tls' : 'data';
+/** 0 function (STT_FUNC, STT_GNU_IFUNC), 2 TLS, 1 anything else (data): an index into KINDS. */
+function kindCode(type: number): number {
+  if (type === STT_FUNC || type === STT_GNU_IFUNC) return 0;
+  return type === STT_TLS ? 2 : 1;
 }
 
-/** How many entries `.dynsym` has: DT_HASH's nchain, else the section header, else a walk of DT_GNU_HASH. */
+/**
+ * How many entries `.dynsym` has: DT_HASH's nchain, else a walk of DT_GNU_HASH (which sorts every
+ * hashed symbol after the unhashed ones, so its last chain ends the table; a small one lies in the
+ * pages already read) or, for a large one, the section header.
+ */
 function symbolCount(c: SymContext, symOff: number, entsize: number): number {
   const { r } = c;
   const hash = c.first(DT.HASH);
   if (hash !== undefined) return c.u32(r.bytes(c.toOffset(hash, 'DT_HASH'), 8, 'DT_HASH header'), 4);
-  const fromSections = dynsymSectionCount(c, symOff, entsize);
-  if (fromSections !== undefined) return fromSections;
   const gnu = c.first(DT.GNU_HASH);
-  if (gnu === undefined) return 0;
-  return gnuHashCount(c, c.toOffset(gnu, 'DT_GNU_HASH'));
+  if (gnu === undefined) return dynsymSectionCount(c, symOff, entsize) ?? 0;
+  const off = c.toOffset(gnu, 'DT_GNU_HASH');
+  // Thousands of buckets (node has 30,000) cost more to scan than one read of the section headers.
+  if (c.u32(r.bytes(off, 4, 'DT_GNU_HASH header'), 0) > 512) {
+    const fromSections = dynsymSectionCount(c, symOff, entsize);
+    if (fromSections !== undefined) return fromSections;
+  }
+  return gnuHashCount(c, off);
 }
 
 function dynsymSectionCount(c: SymContext, symOff: number, entsize: number): number | undefined {

@@ -19,6 +19,8 @@ export class FormatError extends Error {
 
 /** Headers, program headers and the dynamic section are small: read a page at a time. */
 const BLOCK = 4096;
+/** Ranges up to this many blocks go through the block cache; longer ones are read straight. */
+const SPAN_BLOCKS = 16;
 
 /**
  * Random access to a file by offset, never holding more than the blocks touched.
@@ -75,6 +77,9 @@ export class FileReader {
       const start = off - first * BLOCK;
       return b.subarray(start, start + len);
     }
+    // A few pages (a string table across a page boundary, .dynsym with its neighbours): through the
+    // page cache above, so the pages the next call asks for are already read.
+    if (last - first < SPAN_BLOCKS) return this.span(first, last, off, len, what);
     const out = Buffer.allocUnsafe(len);
     let done = 0;
     while (done < len) {
@@ -82,6 +87,40 @@ export class FileReader {
       if (n === 0) throw new FormatError(this.path, 'truncated', `${what}: file shrank while reading`);
       done += n;
     }
+    return out;
+  }
+
+  /** `len` bytes at `off` from blocks `first..last`, reading each run of missing blocks with one call. */
+  private span(first: number, last: number, off: number, len: number, what: string): Buffer {
+    for (let i = first; i <= last; i++) {
+      if (this.blocks.has(i)) continue;
+      let j = i;
+      while (j < last && !this.blocks.has(j + 1)) j++;
+      const start = i * BLOCK;
+      const want = Math.min((j + 1) * BLOCK, this.size) - start;
+      const buf = Buffer.allocUnsafe(want);
+      let done = 0;
+      while (done < want) {
+        const n = this.readInto(buf, done, want - done, start + done);
+        if (n === 0) break;
+        done += n;
+      }
+      for (let k = i; k <= j; k++) this.blocks.set(k, buf.subarray((k - i) * BLOCK, Math.min((k - i + 1) * BLOCK, done)));
+      // The whole range in one read (the usual case): no copy.
+      if (i === first && j === last && done >= off + len - start) return buf.subarray(off - start, off - start + len);
+      i = j;
+    }
+    const out = Buffer.allocUnsafe(len);
+    let at = 0;
+    for (let i = first; i <= last && at < len; i++) {
+      const b = this.blocks.get(i)!;
+      const from = i === first ? off - first * BLOCK : 0;
+      const n = Math.min(b.length - from, len - at);
+      if (n <= 0) break;
+      b.copy(out, at, from, from + n);
+      at += n;
+    }
+    if (at < len) throw new FormatError(this.path, 'truncated', `${what}: file shrank while reading`);
     return out;
   }
 

@@ -1,10 +1,11 @@
 import type { SymbolKind } from './elf.js';
 import type { Resolution } from './resolve.js';
+import { scanRefList } from './ref-list.js';
 import { ANY_VERSION_OK, hashString, lookup, UNVERSIONED_OK, withVersion } from './symbol-table.js';
 
 /**
  * A reference to bind: an undefined symbol of one loaded object. Its name and version stay inside
- * `text` (a spec's space-separated list) until a problem needs them: a check binds hundreds.
+ * `text` (a spec's list, src/host/ref-list.ts) until a problem needs them: a check binds hundreds.
  */
 export interface Ref {
   kind: SymbolKind;
@@ -12,50 +13,46 @@ export interface Ref {
   versionHash?: number;
   text: string;
   start: number;
-  /** Index of the '@' before the version, or -1. */
-  at: number;
-  end: number;
+  nameEnd: number;
+  /** Where the version is in `text`, or -1 (unversioned). */
+  vStart: number;
+  vEnd: number;
 }
 
 export function refName(r: Ref): string {
-  return r.text.slice(r.start, r.at < 0 ? r.end : r.at);
+  return r.text.slice(r.start, r.nameEnd);
 }
 
 export function refVersion(r: Ref): string | undefined {
-  return r.at < 0 ? undefined : r.text.slice(r.at + 1, r.end);
+  return r.vStart < 0 ? undefined : r.text.slice(r.vStart, r.vEnd);
 }
 
-const SPACE = 0x20;
-const AT_SIGN = 0x40;
-const FNV_OFFSET = 0x811c9dc5;
-const FNV_PRIME = 0x01000193;
-
-/** Every `name[@VERSION]` of a space-separated list, hashed in one pass over the text (no substrings). */
+/** Every reference of a spec's list, hashed straight from the text (no substrings; each version hashed once). */
 export function parseRefList(text: string, kind: SymbolKind, out: Ref[]): void {
-  let i = 0;
-  const n = text.length;
-  while (i < n) {
-    while (i < n && text.charCodeAt(i) === SPACE) i++;
-    if (i >= n) break;
-    const start = i;
-    let h = FNV_OFFSET;
-    let at = -1;
-    for (; i < n; i++) {
-      const c = text.charCodeAt(i);
-      if (c === SPACE) break;
-      if (c === AT_SIGN) at = i;
-    }
-    const nameEnd = at < 0 ? i : at;
-    for (let j = start; j < nameEnd; j++) h = Math.imul(h ^ (text.charCodeAt(j) & 0xff), FNV_PRIME);
-    const ref: Ref = { kind, nameHash: h >>> 0, text, start, at, end: i };
-    if (at >= 0) {
-      let v = FNV_OFFSET;
-      for (let j = at + 1; j < i; j++) v = Math.imul(v ^ (text.charCodeAt(j) & 0xff), FNV_PRIME);
-      ref.versionHash = v >>> 0;
+  let lastV = -1;
+  let lastHash = 0;
+  scanRefList(text, (start, nameEnd, vStart, vEnd) => {
+    const ref: Ref = { kind, nameHash: hashText(text, start, nameEnd), text, start, nameEnd, vStart, vEnd };
+    if (vStart >= 0) {
+      if (vStart !== lastV) {
+        lastV = vStart;
+        lastHash = hashText(text, vStart, vEnd);
+      }
+      ref.versionHash = lastHash;
     }
     out.push(ref);
-  }
+  });
 }
+
+/** FNV-1a of `text[start..end)` as latin1 bytes, the same hash symbol-table.ts gives the bytes. */
+function hashText(text: string, start: number, end: number): number {
+  let h = FNV_OFFSET;
+  for (let j = start; j < end; j++) h = Math.imul(h ^ (text.charCodeAt(j) & 0xff), FNV_PRIME);
+  return h >>> 0;
+}
+
+const FNV_OFFSET = 0x811c9dc5;
+const FNV_PRIME = 0x01000193;
 
 export interface ObjectSymbols {
   /** Undefined strong references (weak ones never fail); undefined when not known (nothing to bind). */
@@ -84,7 +81,7 @@ export interface SymbolProblem {
 
 export function makeRef(name: string, version: string | undefined, kind: SymbolKind): Ref {
   const text = version ? `${name}@${version}` : name;
-  return { kind, nameHash: hashString(name), ...(version ? { versionHash: hashString(version) } : {}), text, start: 0, at: version ? name.length : -1, end: text.length };
+  return { kind, nameHash: hashString(name), ...(version ? { versionHash: hashString(version) } : {}), text, start: 0, nameEnd: name.length, vStart: version ? name.length + 1 : -1, vEnd: text.length };
 }
 
 type Match = 'found' | 'absent' | 'assert';
@@ -111,10 +108,22 @@ export function checkMatch(defs: NonNullable<ObjectSymbols['defs']>, ref: Ref, i
 function versionSources(res: Resolution, object: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const need of res.objects[object]!.facts.verneed) {
-    const i = res.objects.findIndex((o) => o.name === need.file || o.facts.soname === need.file || o.path.endsWith(`/${need.file}`));
-    for (const v of need.versions) out.set(hashString(v.name), i);
+    const suffix = `/${need.file}`;
+    const i = res.objects.findIndex((o) => o.name === need.file || o.facts.soname === need.file || o.path.endsWith(suffix));
+    for (const v of need.versions) out.set(versionHash(v.name), i);
   }
   return out;
+}
+
+/** Version names are few (GLIBC_2.2.5…) and asked for in every check: hashed once. */
+const versionHashes = new Map<string, number>();
+function versionHash(name: string): number {
+  let h = versionHashes.get(name);
+  if (h === undefined) {
+    if (versionHashes.size >= 4096) versionHashes.clear();
+    versionHashes.set(name, (h = hashString(name)));
+  }
+  return h;
 }
 
 /**
