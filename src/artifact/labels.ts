@@ -1,7 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import { makeDirs } from '../host/make-dirs.js';
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { writeFileAtomic } from '../host/atomic-file.js';
 import { checkSpecText } from './check-spec.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import type { HostIndex } from '../host/host-index.js';
@@ -86,19 +85,7 @@ export function renderFeatureFile(results: LabelResult[], opts: FeatureFileOptio
   return `${lines.join('\n')}\n`;
 }
 
-/**
- * Writes the feature file through a temp file renamed into place. The temp file is a dot-file in
- * the same directory: nfd-worker skips dot-files in `features.d`, so it never reads half a file.
- */
+/** The feature file, replaced atomically through a dot-file temp (nfd-worker skips dot-files), readable by all. */
 export function writeFeatureFile(path: string, text: string): void {
-  const dir = dirname(path);
-  makeDirs(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, text, { mode: 0o644, flag: 'wx' });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  }
+  writeFileAtomic(path, text, { mode: 0o644 });
 }

@@ -77,13 +77,13 @@ export async function writeOutput(path: string, text: string): Promise<void> {
   const dest = destinationOf(path);
   if (dest.kind === 'stdout') return out(text);
   if (dest.kind === 'stream') return writeThrough(path, text);
-  const { makeDirs } = await import('../host/make-dirs.js');
+  const { MakeDirsError } = await import('../host/make-dirs.js');
   const { writeFileAtomic } = await import('../host/atomic-file.js');
-  makeDirs(dirname(resolve(dest.path)));
   try {
     writeFileAtomic(dest.path, text);
   } catch (e) {
-    throw outputError(path, e);
+    // A directory that cannot be made already names itself and why.
+    throw e instanceof MakeDirsError ? e : outputError(path, e);
   }
 }
 
