@@ -3,7 +3,7 @@ import { posix } from 'node:path';
 import { appBinaryFromElf, type AppBinary } from '../host/app.js';
 import { type ElfInfo, probeFile, readElf } from '../host/elf.js';
 import { tableToBase64 } from '../host/symbol-table.js';
-import { FormatError, fileSystemError } from '../host/file-reader.js';
+import { FormatError, fileSystemError, isRegularFile } from '../host/file-reader.js';
 import { highestVersion } from '../host/host-index.js';
 import { DiskLoader } from '../host/loader.js';
 import { resolveInRoot } from '../host/object-source.js';
@@ -227,13 +227,6 @@ export function hwcapsCopies(path: string): string[] {
   return out.filter((p) => p !== self && isRegularFile(p));
 }
 
-function isRegularFile(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /**
  * A check binds only the references the spec records, and an executable's own references never bind

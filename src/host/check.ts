@@ -1,7 +1,7 @@
-import { statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { type AppBinary, type AppSymbols, factsOfApp } from './app.js';
 import { machineName, machineNumber, type SymbolKind } from './elf.js';
+import { isRegularFile } from './file-reader.js';
 import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
 import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
@@ -277,7 +277,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const checkScript = (b: AppBinary, libraries: ResolvedLibrary[]) => {
     const interp = b.interpreter;
     if (!interp || overlay.isApp(overlay.place(interp))) return;
-    if (!exists(interp)) {
+    if (!isRegularFile(interp)) {
       // The kernel opens a relative interpreter from the working directory: the verdict depends on it.
       const relative = !interp.startsWith('/');
       add({ kind: 'missing-interpreter', ...(relative ? { class: 'environment' as const } : {}), binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node${relative ? ' (a relative #! interpreter is opened from the working directory)' : ''}` });
@@ -487,10 +487,3 @@ function symbolReason(b: AppBinary, p: SymbolProblem, object: string, provider: 
   return { kind: 'missing-symbol', class: 'symbol', binary: b.path, symbol: p.symbol, ...(p.version ? { version: p.version } : {}), object, ...(p.lazy ? { lazy: true } : {}), message };
 }
 
-function exists(p: string): boolean {
-  try {
-    return statSync(p).isFile();
-  } catch {
-    return false;
-  }
-}

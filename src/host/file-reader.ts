@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, statSync } from 'node:fs';
 
 /** Why a file could not be read as what it claims to be; `kind` lets callers tell the cases apart. */
 export type FormatErrorKind = 'not-found' | 'unreadable' | 'is-directory' | 'not-elf' | 'truncated' | 'corrupt';
@@ -148,6 +148,15 @@ export class FileReader {
     } catch (e) {
       throw fileSystemError(this.path, e);
     }
+  }
+}
+
+/** A regular file (through links) that exists: what the loader or the kernel can open as one. */
+export function isRegularFile(p: string): boolean {
+  try {
+    return statSync(p).isFile();
+  } catch {
+    return false;
   }
 }
 
