@@ -1,15 +1,16 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { compat, compatAsync, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
-import { startFakeServer, startTcpServer, trickle, type FakeServer, type TcpServer } from '../helpers/registry-fault.js';
+import { serversClosedAfterEach, trickle } from '../helpers/registry-fault.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
+
+const { fake, tcp } = serversClosedAfterEach();
 
 let dir: string;
 let env: Record<string, string>;
-let servers: Array<FakeServer | TcpServer> = [];
 const plain = ['--plain-http'];
 
 beforeAll(() => {
@@ -20,21 +21,11 @@ beforeAll(() => {
   });
   expect(compat(['gen', '/usr/bin/xz', '-o', join(dir, 'xz.json')]).status).toBe(0);
 });
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI run beside the servers this process plays; compatAsync kills it after 60 s (status null). */
 function run(args: string[]) {
   return compatAsync(args, { env });
-}
-
-async function fake(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
 }
 
 
@@ -74,19 +65,17 @@ function artifactRegistry(o: { manifestBody?: (res: ServerResponse, bytes: Buffe
 
 describe('--timeout: a registry that is slow on purpose ends the command with one line, exit 2', () => {
   it('accepts the connection and never answers: pull', async () => {
-    const s = await startTcpServer(() => undefined);
-    servers.push(s);
+    const s = await tcp(() => undefined);
     const r = await run(['pull', ...plain, '--timeout', '1', `${s.host}/x/y:v1`]);
     expectOneLineError(r, new RegExp(`^compat: ${s.host}: no answer within 1 s$`));
     expect(s.connections).toBe(1);
   });
 
   it('sends its headers a line at a time: check', async () => {
-    const s = await startTcpServer((socket) => {
+    const s = await tcp((socket) => {
       socket.write('HTTP/1.1 200 OK\r\n');
       trickle(socket, 'X-Slow: 1\r\n', 100);
     });
-    servers.push(s);
     const r = await run(['check', ...plain, '--timeout', '1', `${s.host}/x/y:v1`]);
     expectOneLineError(r, new RegExp(`^compat: ${s.host}: no answer within 1 s$`));
   });

@@ -1,13 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { compatAsync, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
-import { startFakeServer, type FakeServer } from '../helpers/registry-fault.js';
+import { serversClosedAfterEach } from '../helpers/registry-fault.js';
+
+const { fake } = serversClosedAfterEach();
 
 let dir: string;
 let env: Record<string, string>;
-let servers: FakeServer[] = [];
 const plain = ['--plain-http'];
 
 beforeAll(() => {
@@ -17,21 +18,11 @@ beforeAll(() => {
     NODE_OPTIONS: '--max-old-space-size=192',
   });
 });
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The CLI run beside the servers this process plays; compatAsync kills it after 60 s (status null). */
 function run(args: string[]) {
   return compatAsync(args, { env });
-}
-
-async function fake(handler: (req: IncomingMessage, res: ServerResponse) => void) {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
 }
 
 

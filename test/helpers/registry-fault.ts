@@ -1,3 +1,4 @@
+import { afterEach } from '@jest/globals';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createNetServer, type AddressInfo, type Socket } from 'node:net';
 import type { Writable } from 'node:stream';
@@ -71,4 +72,23 @@ export function trickle(socket: Writable & { destroyed: boolean }, chunk: string
     else socket.write(chunk);
   }, everyMs);
   socket.on('close', () => clearInterval(timer));
+}
+
+/**
+ * The fake servers of one test file, each closed after the test that started it: `fake(handler)`
+ * starts an HTTP one, `tcp(onConnection)` a raw TCP one.
+ */
+export function serversClosedAfterEach() {
+  const open: Array<{ close(): Promise<void> }> = [];
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((s) => s.close()));
+  });
+  const track = <T extends { close(): Promise<void> }>(s: T): T => {
+    open.push(s);
+    return s;
+  };
+  return {
+    fake: async (handler: (req: IncomingMessage, res: ServerResponse) => void) => track(await startFakeServer(handler)),
+    tcp: async (onConnection: (socket: Socket) => void) => track(await startTcpServer(onConnection)),
+  };
 }

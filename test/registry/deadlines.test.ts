@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -15,33 +15,18 @@ import {
   isRegistryError,
   type Descriptor,
 } from '../../src/registry/index.js';
-import { startFakeServer, startTcpServer, trickle, type FakeServer, type TcpServer } from '../helpers/registry-fault.js';
+import { serversClosedAfterEach, trickle } from '../helpers/registry-fault.js';
 import { startRegistry, tempDir } from '../helpers/registry.js';
+
+const { fake, tcp } = serversClosedAfterEach();
 
 const TEXT = 'application/vnd.example.text';
 
 let work: string;
-let servers: Array<FakeServer | TcpServer> = [];
 beforeAll(() => {
   work = tempDir();
 });
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function fake(handler: Parameters<typeof startFakeServer>[0]) {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
-
-async function tcp(onConnection: Parameters<typeof startTcpServer>[0]) {
-  const s = await startTcpServer(onConnection);
-  servers.push(s);
-  return s;
-}
 
 /** Client sockets this process opens while `fn` runs: each is one connection attempt. */
 async function countConnections<T>(fn: () => Promise<T>): Promise<{ attempts: number; result: T | Error }> {

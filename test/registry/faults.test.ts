@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,8 +16,10 @@ import {
   pushManifest,
   type Descriptor,
 } from '../../src/registry/index.js';
-import { startFakeServer, type FakeServer } from '../helpers/registry-fault.js';
+import { serversClosedAfterEach } from '../helpers/registry-fault.js';
 import { startRegistry, tempDir, type TestRegistry } from '../helpers/registry.js';
+
+const { fake } = serversClosedAfterEach();
 
 const FAST = { plainHttp: true, retries: 2, backoffLimitMs: 50 };
 const TEXT = 'application/vnd.example.text';
@@ -30,21 +32,10 @@ function artifact(layerContent: Buffer) {
 }
 
 let work: string;
-let servers: FakeServer[] = [];
 beforeAll(() => {
   work = tempDir();
 });
-afterEach(async () => {
-  await Promise.all(servers.map((s) => s.close()));
-  servers = [];
-});
 afterAll(() => rmSync(work, { recursive: true, force: true }));
-
-async function fake(handler: Parameters<typeof startFakeServer>[0]) {
-  const s = await startFakeServer(handler);
-  servers.push(s);
-  return s;
-}
 
 /** Serves `a` under tag `v1`; `blob` decides what the layer request gets. */
 function registryHandler(a: ReturnType<typeof artifact>, blob: (res: import('node:http').ServerResponse, req: import('node:http').IncomingMessage) => void) {
