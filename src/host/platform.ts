@@ -192,14 +192,14 @@ export function loaderPlatform(machine: number, cls: 32 | 64, root = '/', opts: 
   const interpreter = opts.interpreter ?? LAYOUT.interpreter[key];
   // The loader that runs the binary knows its own directories: read them from its file.
   const fromLoader = interpreter ? loaderDirsOf(root === '/' ? interpreter : resolveInRoot(root, interpreter)) : undefined;
-  const multiarch = triplet !== undefined && existsSync(join(root, 'usr/lib', triplet));
   let lib: string;
   let defaultDirs: string[];
   if (fromLoader) {
     defaultDirs = fromLoader.map((d) => d.replace(/\/+$/, ''));
     // $LIB is the loader's own library directory (slibdir), the first of its system directories.
     lib = defaultDirs[0]!.replace(/^\/+/, '');
-  } else if (multiarch) {
+  } else if (triplet !== undefined && existsSync(join(root, 'usr/lib', triplet))) {
+    // No loader to read (a foreign root, a missing interpreter): Debian's multiarch layout if the tree has it.
     lib = `lib/${triplet}`;
     defaultDirs = [`/lib/${triplet}`, `/usr/lib/${triplet}`, '/lib', '/usr/lib'];
   } else if (cls === 64 && machine !== 183) {
