@@ -1,0 +1,55 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { FormatError, fileSystemError } from '../host/file-reader.js';
+import { buildLocationCache, type LocationCache, parseLocationCache } from '../trace/location-cache.js';
+import { type CacheStats, runWithCache } from '../trace/run-cached.js';
+import { out, writeOutput } from './output.js';
+
+export interface CacheBuildFlags {
+  output?: string;
+  'ld-library-path'?: string;
+  cwd?: string;
+}
+
+export async function cacheBuildAction(programs: string[], flags: CacheBuildFlags): Promise<number> {
+  const cache = buildLocationCache(programs, { ldLibraryPath: flags['ld-library-path'], cwd: flags.cwd });
+  const text = `${JSON.stringify(cache, null, 2)}\n`;
+  if (!flags.output) {
+    await out(text);
+    return 0;
+  }
+  await writeOutput(flags.output, text);
+  const ambiguous = cache.ambiguous?.length ? `; ${cache.ambiguous.length} name(s) left to the search (two programs resolve them to different files: ${cache.ambiguous.map((a) => a.name).join(', ')})` : '';
+  process.stderr.write(`wrote ${flags.output}: ${cache.entries.length} location(s) for ${programs.length} input(s)${ambiguous}\n`);
+  return 0;
+}
+
+/** The audit module `npm run build` compiles from native/. */
+export function nativeModulePath(): string {
+  return fileURLToPath(new URL('../native/libcompat.so', import.meta.url));
+}
+
+export function readCacheFile(path: string): LocationCache {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw fileSystemError(path, e);
+  }
+  return parseLocationCache(text, path);
+}
+
+export async function runAction(argv: string[], flags: { cache?: string; stats?: boolean }): Promise<number> {
+  const command = argv[0] === '--' ? argv.slice(1) : argv;
+  if (command.length === 0) throw new FormatError('(no command)', 'not-found', 'give the command to run after --');
+  const cache = flags.cache ? readCacheFile(flags.cache) : undefined;
+  const result = await runWithCache(command, { module: nativeModulePath(), cache, stats: flags.stats });
+  if (flags.stats && result.stats) process.stderr.write(statsLine(result.stats, cache));
+  return result.code;
+}
+
+export function statsLine(s: CacheStats, cache: LocationCache | undefined): string {
+  const off = Object.entries(s.off).map(([why, n]) => `; table not used in ${n} process(es): ${why}`).join('');
+  const table = cache ? `${cache.entries.length} entries` : 'no table';
+  return `compat run: ${table}; ${s.processes} process(es); ${s.answered} answered from the table, ${s.stale} stale (searched), ${s.unknown} not in the table (searched)${off}\n`;
+}

@@ -1,0 +1,21 @@
+import * as Flags from '@oclif/core/flags';
+import { BaseCommand } from '../cli/base.js';
+
+export default class Run extends BaseCommand {
+  static summary = 'Run a command with the loader answered from a location cache: no library search where the table knows the file.';
+  static description =
+    'Exit code, standard output and standard error are the command\'s. A name the table does not know, a file changed since `compat cache build`, or another LD_LIBRARY_PATH fall back to the loader\'s own search, so nothing loads that would not have loaded without the cache.';
+  static examples = ['<%= config.bin %> run --cache app.cache.json -- ./app --input data', '<%= config.bin %> run --cache app.cache.json --stats -- mpirun -n 4 ./app'];
+  static strict = false;
+  static flags = {
+    cache: Flags.string({ description: 'The table from `compat cache build` (a file).' }),
+    stats: Flags.boolean({ description: 'Print on stderr what the table answered and what fell back to a search.' }),
+  };
+
+  async run(): Promise<void> {
+    const { argv, flags } = await this.parse(Run);
+    const { runAction } = await import('../cli/cache-actions.js');
+    const code = await runAction(argv as string[], flags);
+    return this.exit(code);
+  }
+}

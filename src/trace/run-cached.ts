@@ -1,0 +1,105 @@
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { type LocationCache, nativeTable } from './location-cache.js';
+
+/** What the audit module reported, summed over every process of the run. */
+export interface CacheStats {
+  processes: number;
+  /** Names the table answered: opened without a search. */
+  answered: number;
+  /** Names in the table whose file changed since it was built: searched as usual. */
+  stale: number;
+  /** Names not in the table (dlopen()ed modules it was not primed with, new dependencies): searched as usual. */
+  unknown: number;
+  /** Why the table was not used at all in some process (e.g. another LD_LIBRARY_PATH), with the count. */
+  off: Record<string, number>;
+}
+
+export interface RunOptions {
+  /** The audit module (dist/native/libcompat.so). */
+  module: string;
+  cache?: LocationCache;
+  /** Collect the module's counts (the run's result carries them). */
+  stats?: boolean;
+  env?: NodeJS.ProcessEnv;
+  /** Passes the run's output through (default) or captures nothing (tests use 'pipe'). */
+  stdio?: 'inherit' | 'pipe';
+}
+
+export interface RunResult {
+  /** The exit code a shell would report: the command's, or 128 + the signal that ended it. */
+  code: number;
+  stats?: CacheStats;
+  stdout?: string;
+  stderr?: string;
+}
+
+/** Adds `module` to LD_AUDIT after what the user already audits with. */
+export function withAudit(current: string | undefined, module: string): string {
+  return current ? `${current}:${module}` : module;
+}
+
+export function parseStats(text: string): CacheStats {
+  const s: CacheStats = { processes: 0, answered: 0, stale: 0, unknown: 0, off: {} };
+  for (const line of text.split('\n')) {
+    const f = line.split('\t');
+    if (f.length < 5 || !/^\d+$/.test(f[0]!)) continue;
+    s.processes++;
+    s.answered += Number(f[1]);
+    s.stale += Number(f[2]);
+    s.unknown += Number(f[3]);
+    if (f[4]) s.off[f[4]] = (s.off[f[4]] ?? 0) + 1;
+  }
+  return s;
+}
+
+/** Runs `argv` with the audit module answering the loader's searches from `cache`. */
+export async function runWithCache(argv: string[], opts: RunOptions): Promise<RunResult> {
+  if (!existsSync(opts.module)) throw new Error(`${opts.module}: the native module is not built (npm run build needs a C compiler: apt-get install gcc)`);
+  const dir = mkdtempSync(join(tmpdir(), 'compat-run-'));
+  try {
+    const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };
+    if (opts.cache) {
+      const table = join(dir, 'table');
+      writeFileSync(table, nativeTable(opts.cache), { mode: 0o600 });
+      env.COMPAT_CACHE_TABLE = table;
+      env.LD_AUDIT = withAudit(env.LD_AUDIT, opts.module);
+    }
+    const statsFile = join(dir, 'stats');
+    if (opts.stats) env.COMPAT_CACHE_STATS = statsFile;
+    const result = await spawnPassingThrough(argv, env, opts.stdio ?? 'inherit');
+    if (opts.stats) result.stats = parseStats(existsSync(statsFile) ? readFileSync(statsFile, 'utf8') : '');
+    return result;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function spawnPassingThrough(argv: string[], env: NodeJS.ProcessEnv, stdio: 'inherit' | 'pipe'): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (b: Buffer) => out.push(b));
+    child.stderr?.on('data', (b: Buffer) => err.push(b));
+    // The terminal's signals reach the child too (same process group); a `kill` of compat is passed on.
+    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
+    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, forward(s)] as const);
+    for (const [s, h] of handlers) process.on(s, h);
+    const done = () => {
+      for (const [s, h] of handlers) process.off(s, h);
+    };
+    child.on('error', (e) => {
+      done();
+      reject(Object.assign(new Error(`${argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`), { expose: true }));
+    });
+    child.on('close', (code, signal) => {
+      done();
+      const sig = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
+      resolve({ code: code ?? 128 + sig, ...(stdio === 'pipe' ? { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() } : {}) });
+    });
+  });
+}
