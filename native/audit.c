@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
+#include "cache.h"
 #include "log.h"
 #include "sys.h"
 
@@ -37,14 +38,8 @@ EXPORT unsigned int la_version(unsigned int version) {
   return version < LAV_CURRENT ? version : LAV_CURRENT;
 }
 
-/*
- * What the loader should open for `name`. Today always the name itself; a location cache answers
- * LA_SER_ORIG requests here from its table (the loader then opens the path it returns directly).
- */
-static char *search_answer(const char *name, unsigned int flag) {
-  (void)flag;
-  return (char *)name;
-}
+/* What the loader should open for `name`: the location cache's answer, else the name itself. */
+static char *search_answer(const char *name, unsigned int flag) { return (char *)cache_answer(name, flag); }
 
 EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag) {
   char *answer = search_answer(name, flag);

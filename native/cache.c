@@ -1,165 +1,243 @@
 /*
- * Location cache for the glibc loader (rtld-audit(7)): answers la_objsearch's LA_SER_ORIG step
- * from a soname -> path table that `compat cache build` wrote, so the loader opens the file it
- * would have found without searching for it. The table travels in COMPAT_CACHE_TABLE.
- *
  * Never changes what gets loaded: a name not in the table, an entry whose file no longer has the
  * device, inode, size and mtime recorded, or an LD_LIBRARY_PATH other than the one the table was
  * built for all leave the name untouched, and the loader searches as it always does.
+ *
+ * Table (text, written by `compat run` from the cache artifact; see src/trace/location-cache.ts):
+ *   #compat-location-cache 1
+ *   #ld_library_path <the LD_LIBRARY_PATH it was built for, possibly empty>
+ *   <name>\t<path>\t<dev>\t<ino>\t<size>\t<mtime ns>
  */
 #define _GNU_SOURCE
-#include <fcntl.h>
-#include <link.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include "cache.h"
 
-/* A table larger than this is refused (the cache is then off): bounds what a bad file costs. */
-#define MAX_TABLE_BYTES (64u * 1024 * 1024)
+#include <errno.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include "sys.h"
+
+/* A bigger table is refused (the cache is then off): bounds what a bad file costs. */
+#define MAX_TABLE_BYTES (64ul * 1024 * 1024)
+#define MAX_ENTRIES (1u << 20)
 
 struct entry {
   const char *name;
   const char *path;
-  uint64_t dev, ino, size;
-  int64_t mtime_ns;
+  uint64_t dev, ino, size, mtime_ns;
 };
 
-static struct {
-  int enabled;
-  char *text;
-  struct entry *entries;
-  size_t count;
-  unsigned long answered, stale, unknown;
-  const char *off_reason;
-} cache;
+static char **initial_env;
+static int state; /* 0: not yet read, 1: on, -1: off */
+static struct entry *slots; /* open addressing, power-of-two size */
+static uint32_t mask;
 
-static int by_name(const void *a, const void *b) {
-  return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+static char *put_u(char *p, unsigned long v) {
+  char tmp[24];
+  int i = 24;
+  do tmp[--i] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  while (i < 24) *p++ = tmp[i++];
+  return p;
 }
 
-static char *read_all(const char *path) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return NULL;
+void cache_set_env(char **envp) { initial_env = envp; }
+
+static const char *env(const char *key) {
+  size_t n = cstrlen(key);
+  for (char **e = initial_env; e && *e; e++)
+    if (cstartswith(*e, key) && (*e)[n] == '=') return *e + n + 1;
+  return 0;
+}
+
+static int streq(const char *a, const char *b) {
+  while (*a && *a == *b) a++, b++;
+  return *a == *b;
+}
+
+static uint32_t hash(const char *s) {
+  uint32_t h = 2166136261u;
+  while (*s) h = (h ^ (unsigned char)*s++) * 16777619u;
+  return h;
+}
+
+static void *map_anon(size_t len) {
+  long p = sys6(SYS_mmap, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  return (unsigned long)p >= (unsigned long)-4096 ? 0 : (void *)p;
+}
+
+/* The whole file, NUL-terminated, in fresh pages; 0 if it cannot be read or is too big. */
+static char *read_file(const char *path) {
+  int fd = (int)sys4(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC, 0);
+  if (fd < 0) return 0;
   struct stat st;
-  char *buf = NULL;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (uint64_t)st.st_size < MAX_TABLE_BYTES) {
-    buf = malloc((size_t)st.st_size + 1);
-    size_t done = 0;
-    while (buf && done < (size_t)st.st_size) {
-      ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+  char *buf = 0;
+  if (sys2(SYS_fstat, fd, &st) == 0 && S_ISREG(st.st_mode) && (unsigned long)st.st_size < MAX_TABLE_BYTES) {
+    size_t len = (size_t)st.st_size, done = 0;
+    buf = map_anon(len + 1);
+    while (buf && done < len) {
+      long n = sys3(SYS_read, fd, buf + done, len - done);
       if (n <= 0) break;
       done += (size_t)n;
     }
-    if (buf && done == (size_t)st.st_size) buf[done] = '\0';
-    else {
-      free(buf);
-      buf = NULL;
-    }
+    if (buf && done != len) buf = 0; /* shrank while read: off (the pages stay mapped: rare) */
   }
-  close(fd);
+  sys1(SYS_close, fd);
   return buf;
 }
 
-/* Splits one tab-separated line in place; returns the number of fields found. */
-static int split_fields(char *line, char **fields, int max) {
+static int parse_u64(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  if (!*s) return 0;
+  for (; *s; s++) {
+    if (*s < '0' || *s > '9' || v > (UINT64_MAX - 9) / 10) return 0;
+    v = v * 10 + (uint64_t)(*s - '0');
+  }
+  *out = v;
+  return 1;
+}
+
+/* Cuts `line` at its tabs into at most `max` fields; the count found. */
+static int fields(char *line, char **f, int max) {
   int n = 0;
-  fields[n++] = line;
-  for (char *p = line; *p && n < max; p++)
+  f[n++] = line;
+  for (char *p = line; *p; p++)
     if (*p == '\t') {
-      *p = '\0';
-      fields[n++] = p + 1;
+      if (n == max) return max + 1;
+      *p = 0;
+      f[n++] = p + 1;
     }
   return n;
 }
 
+static int insert(const struct entry *e) {
+  for (uint32_t i = hash(e->name) & mask;; i = (i + 1) & mask) {
+    if (!slots[i].name) {
+      slots[i] = *e;
+      return 1;
+    }
+    if (streq(slots[i].name, e->name)) return 0; /* a name twice: the table is not trusted */
+  }
+}
+
+static uint32_t count_lines(const char *s) {
+  uint32_t n = 1;
+  for (; *s; s++) n += *s == '\n';
+  return n;
+}
+
 /*
- * Table format (text, one entry per line, fields separated by tabs):
- *   #compat-location-cache 1
- *   #ld_library_path <the LD_LIBRARY_PATH the table was built for, may be empty>
- *   <name> <path> <dev> <ino> <size> <mtime in ns>
+ * Counts go to a small file of this process image's own under COMPAT_CACHE_STATS, through a shared
+ * mapping: they survive exec and _exit (a shell's child that execs never runs a destructor), and
+ * cost no write. Layout (little-endian): "CCSTATS1", answered, stale, unknown (u64 each), then the
+ * reason the table is off, NUL-terminated.
  */
-static const char *parse_table(char *text) {
-  size_t cap = 64;
-  cache.entries = malloc(cap * sizeof *cache.entries);
-  if (!cache.entries) return "out of memory";
-  int header = 0;
-  for (char *line = text, *next; line && *line; line = next) {
-    next = strchr(line, '\n');
-    if (next) *next++ = '\0';
-    if (strncmp(line, "#compat-location-cache 1", 24) == 0) {
-      header = 1;
-      continue;
+#define STATS_BYTES 288
+struct stats {
+  char magic[8];
+  uint64_t answered, stale, unknown;
+  char off[STATS_BYTES - 32];
+};
+
+static struct stats *stats_page(void) {
+  const char *dir = env("COMPAT_CACHE_STATS");
+  if (!dir || !*dir) return 0;
+  char path[4096], *p = path;
+  size_t n = cstrlen(dir);
+  if (n > sizeof path - 64) return 0;
+  for (size_t i = 0; i < n; i++) *p++ = dir[i];
+  *p++ = '/';
+  p = put_u(p, (unsigned long)sys0(SYS_getpid));
+  *p++ = '.';
+  /* One file per process image: an exec keeps the pid, so the next free number is taken. */
+  for (unsigned long k = 0; k < 4096; k++) {
+    char *q = put_u(p, k);
+    *q = 0;
+    int fd = (int)sys4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd == -EEXIST) continue;
+    if (fd < 0) return 0;
+    void *m = 0;
+    if (sys2(SYS_ftruncate, fd, STATS_BYTES) == 0) {
+      long r = sys6(SYS_mmap, 0, STATS_BYTES, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+      if ((unsigned long)r < (unsigned long)-4096) m = (void *)r;
     }
-    if (strncmp(line, "#ld_library_path ", 17) == 0 || strcmp(line, "#ld_library_path") == 0) {
-      const char *want = line[16] ? line + 17 : "";
-      const char *have = getenv("LD_LIBRARY_PATH");
-      if (strcmp(want, have ? have : "") != 0) return "LD_LIBRARY_PATH differs from the one the table was built for";
-      continue;
-    }
-    if (line[0] == '#' || line[0] == '\0') continue;
-    char *f[6];
-    if (split_fields(line, f, 6) != 6 || f[1][0] != '/') return "malformed entry";
-    if (cache.count == cap) {
-      struct entry *grown = realloc(cache.entries, (cap *= 2) * sizeof *cache.entries);
-      if (!grown) return "out of memory";
-      cache.entries = grown;
-    }
-    cache.entries[cache.count++] = (struct entry){f[0], f[1], strtoull(f[2], NULL, 10), strtoull(f[3], NULL, 10), strtoull(f[4], NULL, 10), strtoll(f[5], NULL, 10)};
+    sys1(SYS_close, fd);
+    return m;
   }
-  if (!header) return "not a compat location cache";
-  qsort(cache.entries, cache.count, sizeof *cache.entries, by_name);
-  return NULL;
+  return 0;
 }
 
-void compat_cache_init(void) {
-  const char *file = getenv("COMPAT_CACHE_TABLE");
-  if (!file || !*file) return;
-  cache.text = read_all(file);
-  if (!cache.text) {
-    cache.off_reason = "table unreadable";
-    return;
+static struct stats *counts;
+
+/* Loads the table; the reason it is not used, or 0. */
+static const char *load(void) {
+  const char *file = env("COMPAT_CACHE_TABLE");
+  if (!file || !*file) return "no table";
+  char *text = read_file(file);
+  if (!text) return "table unreadable";
+  uint32_t lines = count_lines(text), size = 16;
+  if (lines > MAX_ENTRIES) return "table too large";
+  while (size < 2 * lines) size <<= 1;
+  slots = map_anon(size * sizeof *slots);
+  if (!slots) return "out of memory";
+  mask = size - 1;
+  int header = 0, path_checked = 0;
+  for (char *line = text, *next; *line; line = next) {
+    for (next = line; *next && *next != '\n'; next++) {}
+    if (*next) *next++ = 0;
+    if (streq(line, "#compat-location-cache 1")) header = 1;
+    else if (cstartswith(line, "#ld_library_path")) {
+      const char *want = line[16] == ' ' ? line + 17 : line + 16;
+      const char *have = env("LD_LIBRARY_PATH");
+      if (!streq(want, have ? have : "")) return "LD_LIBRARY_PATH differs from the one the table was built for";
+      path_checked = 1;
+    } else if (line[0] != '#' && line[0]) {
+      char *f[6];
+      struct entry e;
+      if (fields(line, f, 6) != 6 || f[1][0] != '/' || !parse_u64(f[2], &e.dev) || !parse_u64(f[3], &e.ino) || !parse_u64(f[4], &e.size) || !parse_u64(f[5], &e.mtime_ns)) return "malformed table";
+      e.name = f[0];
+      e.path = f[1];
+      if (!insert(&e)) return "malformed table";
+    }
   }
-  cache.off_reason = parse_table(cache.text);
-  cache.enabled = cache.off_reason == NULL;
+  if (!header || !path_checked) return "not a compat location table";
+  return 0;
 }
 
-/* The file is still the one the table recorded: same identity, size and modification time. */
-static int still_current(const struct entry *e) {
+/* The file is still the one recorded: same identity, size and modification time. */
+static int current(const struct entry *e) {
   struct stat st;
-  if (stat(e->path, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
-  int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  if (sys4(SYS_newfstatat, AT_FDCWD, e->path, &st, 0) != 0 || !S_ISREG(st.st_mode)) return 0;
+  uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
   return (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino && (uint64_t)st.st_size == e->size && mtime == e->mtime_ns;
 }
 
-const char *compat_cache_answer(const char *name, unsigned int flag) {
-  if (!cache.enabled || flag != LA_SER_ORIG || strchr(name, '/')) return name;
-  struct entry key = {.name = name};
-  const struct entry *e = bsearch(&key, cache.entries, cache.count, sizeof key, by_name);
-  if (!e) {
-    cache.unknown++;
-    return name;
+const char *cache_answer(const char *name, unsigned int flag) {
+  if (flag != LA_SER_ORIG) return name;
+  if (state == 0) {
+    const char *why = load();
+    state = why ? -1 : 1;
+    counts = stats_page();
+    if (counts) {
+      for (int i = 0; i < 8; i++) counts->magic[i] = "CCSTATS1"[i];
+      for (size_t i = 0; why && why[i] && i < sizeof counts->off - 1; i++) counts->off[i] = why[i];
+    }
   }
-  if (!still_current(e)) {
-    cache.stale++;
-    return name;
-  }
-  cache.answered++;
-  return e->path;
-}
-
-/* One line per process, appended: the caller sums them over a job's processes. */
-void compat_cache_report(void) {
-  const char *file = getenv("COMPAT_CACHE_STATS");
-  if (!file || !*file || !getenv("COMPAT_CACHE_TABLE")) return;
-  int fd = open(file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  char line[512];
-  int n = snprintf(line, sizeof line, "%ld\t%lu\t%lu\t%lu\t%s\n", (long)getpid(), cache.answered, cache.stale, cache.unknown, cache.off_reason ? cache.off_reason : "");
-  if (n > 0) (void)!write(fd, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);
-  close(fd);
+  if (state < 0) return name;
+  for (const char *p = name; *p; p++)
+    if (*p == '/') return name;
+  for (uint32_t i = hash(name) & mask; slots[i].name; i = (i + 1) & mask)
+    if (streq(slots[i].name, name)) {
+      if (!current(&slots[i])) {
+        if (counts) __atomic_add_fetch(&counts->stale, 1, __ATOMIC_RELAXED);
+        return name;
+      }
+      if (counts) __atomic_add_fetch(&counts->answered, 1, __ATOMIC_RELAXED);
+      return slots[i].path;
+    }
+  if (counts) __atomic_add_fetch(&counts->unknown, 1, __ATOMIC_RELAXED);
+  return name;
 }

@@ -1,9 +1,14 @@
+/*
+ * The location cache (`compat run --cache`): la_objsearch's LA_SER_ORIG step answered from the
+ * soname -> path table named by COMPAT_CACHE_TABLE, so the loader opens the file it would have
+ * found without walking its search path.
+ */
 #ifndef COMPAT_CACHE_H
 #define COMPAT_CACHE_H
-/* Reads the table named by COMPAT_CACHE_TABLE (once, when the module loads). */
-void compat_cache_init(void);
-/* la_objsearch's answer: the table's path for a bare name at LA_SER_ORIG when still current, else `name`. */
-const char *compat_cache_answer(const char *name, unsigned int flag);
-/* Appends this process's counts to COMPAT_CACHE_STATS. */
-void compat_cache_report(void);
+
+/* Keeps the process's initial environment (the module's constructor gets it from the loader). */
+void cache_set_env(char **envp);
+/* The table's path for a bare `name` at LA_SER_ORIG when its file is unchanged; else `name`. */
+const char *cache_answer(const char *name, unsigned int flag);
+
 #endif

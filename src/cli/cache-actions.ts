@@ -39,8 +39,7 @@ export function readCacheFile(path: string): LocationCache {
   return parseLocationCache(text, path);
 }
 
-export async function runAction(argv: string[], flags: { cache?: string; stats?: boolean }): Promise<number> {
-  const command = argv[0] === '--' ? argv.slice(1) : argv;
+export async function runAction(command: string[], flags: { cache?: string; stats?: boolean }): Promise<number> {
   if (command.length === 0) throw new FormatError('(no command)', 'not-found', 'give the command to run after --');
   const cache = flags.cache ? readCacheFile(flags.cache) : undefined;
   const result = await runWithCache(command, { module: nativeModulePath(), cache, stats: flags.stats });

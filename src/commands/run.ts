@@ -13,9 +13,11 @@ export default class Run extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { argv, flags } = await this.parse(Run);
+    const { splitCommand } = await import('../cli/command-line.js');
+    const { own, command } = splitCommand(this.argv, ['--cache']);
+    const { flags } = await this.parse(Run, own);
     const { runAction } = await import('../cli/cache-actions.js');
-    const code = await runAction(argv as string[], flags);
+    const code = await runAction(command, flags);
     return this.exit(code);
   }
 }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -42,16 +42,23 @@ export function withAudit(current: string | undefined, module: string): string {
   return current ? `${current}:${module}` : module;
 }
 
-export function parseStats(text: string): CacheStats {
+/** Bytes of one process image's counts (native/cache.c: "CCSTATS1", three u64, the reason it was off). */
+const STATS_BYTES = 288;
+
+/** Sums the counts every process image left in `dir`. */
+export function readStats(dir: string): CacheStats {
   const s: CacheStats = { processes: 0, answered: 0, stale: 0, unknown: 0, off: {} };
-  for (const line of text.split('\n')) {
-    const f = line.split('\t');
-    if (f.length < 5 || !/^\d+$/.test(f[0]!)) continue;
+  for (const name of readdirSync(dir)) {
+    if (!/^\d+\.\d+$/.test(name)) continue;
+    const b = readFileSync(join(dir, name));
+    if (b.length !== STATS_BYTES || b.toString('latin1', 0, 8) !== 'CCSTATS1') continue;
     s.processes++;
-    s.answered += Number(f[1]);
-    s.stale += Number(f[2]);
-    s.unknown += Number(f[3]);
-    if (f[4]) s.off[f[4]] = (s.off[f[4]] ?? 0) + 1;
+    s.answered += Number(b.readBigUInt64LE(8));
+    s.stale += Number(b.readBigUInt64LE(16));
+    s.unknown += Number(b.readBigUInt64LE(24));
+    const end = b.indexOf(0, 32);
+    const off = b.toString('utf8', 32, end < 0 ? STATS_BYTES : end);
+    if (off) s.off[off] = (s.off[off] ?? 0) + 1;
   }
   return s;
 }
@@ -68,10 +75,13 @@ export async function runWithCache(argv: string[], opts: RunOptions): Promise<Ru
       env.COMPAT_CACHE_TABLE = table;
       env.LD_AUDIT = withAudit(env.LD_AUDIT, opts.module);
     }
-    const statsFile = join(dir, 'stats');
-    if (opts.stats) env.COMPAT_CACHE_STATS = statsFile;
+    const statsDir = join(dir, 'stats');
+    if (opts.stats) {
+      mkdirSync(statsDir, { mode: 0o700 });
+      env.COMPAT_CACHE_STATS = statsDir;
+    }
     const result = await spawnPassingThrough(argv, env, opts.stdio ?? 'inherit');
-    if (opts.stats) result.stats = parseStats(existsSync(statsFile) ? readFileSync(statsFile, 'utf8') : '');
+    if (opts.stats) result.stats = readStats(statsDir);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
