@@ -1,12 +1,13 @@
 /*
- * Never changes what gets loaded: a name not in the table, an entry whose file no longer has the
- * device, inode, size and mtime recorded, or an LD_LIBRARY_PATH other than the one the table was
+ * Never changes what gets loaded: a name not in the table, an entry its directory no longer holds
+ * (removed, or replaced by another file: package managers and ldconfig replace by rename), or an
+ * LD_LIBRARY_PATH other than the one the table was
  * built for all leave the name untouched, and the loader searches as it always does.
  *
  * Table (text, written by `compat run` from the cache artifact; see src/trace/location-cache.ts):
  *   #compat-location-cache 1
  *   #ld_library_path <the LD_LIBRARY_PATH it was built for, possibly empty>
- *   <name>\t<path>\t<dev>\t<ino>\t<size>\t<mtime ns>
+ *   <name>\t<path>\t<dev>\t<ino>\t<size>\t<mtime ns>\t<inode of the directory entry itself>
  */
 #define _GNU_SOURCE
 #include "cache.h"
@@ -27,8 +28,22 @@
 struct entry {
   const char *name;
   const char *path;
-  uint64_t dev, ino, size, mtime_ns;
+  /* The directory entry's own inode (lstat: a link's, not its target's) when the table was built. */
+  uint64_t entry_ino;
+  uint32_t dir;
+  /* 0: not yet seen; 1: the directory still holds this entry; -1: gone or replaced. */
+  int verdict;
 };
+
+/* The table's directories, each listed once at its first lookup. */
+#define MAX_DIRS 4096
+struct dir {
+  const char *path; /* the entry's path up to its last '/', as its own string */
+  uint32_t len;
+  int listed;
+};
+static struct dir *dirs;
+static uint32_t ndirs;
 
 static char **initial_env;
 static int state; /* 0: not yet read, 1: on, -1: off */
@@ -172,6 +187,84 @@ static struct stats *stats_page(void) {
 
 static struct stats *counts;
 
+/* Files `e` under its directory's index (the path's last '/' must leave a non-empty name). */
+static int dir_of(struct entry *e) {
+  const char *slash = 0;
+  for (const char *p = e->path; *p; p++)
+    if (*p == '/') slash = p;
+  if (!slash || !slash[1] || !streq(slash + 1, e->name)) return 0;
+  uint32_t len = (uint32_t)(slash - e->path);
+  for (uint32_t i = 0; i < ndirs; i++)
+    if (dirs[i].len == len) {
+      uint32_t k = 0;
+      while (k < len && dirs[i].path[k] == e->path[k]) k++;
+      if (k == len) {
+        e->dir = i;
+        return 1;
+      }
+    }
+  if (ndirs == MAX_DIRS) return 0;
+  char *copy = map_anon(len + 2);
+  if (!copy) return 0;
+  for (uint32_t k = 0; k < len; k++) copy[k] = e->path[k];
+  if (len == 0) copy[len++] = '/';
+  copy[len] = 0;
+  dirs[ndirs] = (struct dir){copy, (uint32_t)(slash - e->path), 0};
+  e->dir = ndirs++;
+  return 1;
+}
+
+static struct entry *find(const char *name) {
+  for (uint32_t i = hash(name) & mask; slots[i].name; i = (i + 1) & mask)
+    if (streq(slots[i].name, name)) return &slots[i];
+  return 0;
+}
+
+struct dirent64 {
+  uint64_t d_ino;
+  int64_t d_off;
+  unsigned short d_reclen;
+  unsigned char d_type;
+  char d_name[];
+};
+
+/*
+ * Lists directory `d` once: each table entry it still holds, under the same inode, is current.
+ * One listing per directory instead of a stat per library: on a shared file system that is one
+ * round trip for all the libraries of a directory. A file system whose listing does not give
+ * real inode numbers (some FUSE ones) is asked once per entry instead (lstat next to the listing).
+ */
+static void list_dir(uint32_t d) {
+  dirs[d].listed = 1;
+  int fd = (int)sys4(SYS_openat, AT_FDCWD, dirs[d].path, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+  if (fd < 0) return;
+  static char buf[32768] __attribute__((aligned(8)));
+  for (;;) {
+    long n = sys3(SYS_getdents64, fd, buf, sizeof buf);
+    if (n <= 0) break;
+    for (long off = 0; off < n;) {
+      struct dirent64 *de = (struct dirent64 *)(buf + off);
+      off += de->d_reclen;
+      struct entry *e = find(de->d_name);
+      if (!e || e->dir != d || e->verdict) continue;
+      uint64_t ino = de->d_ino;
+      if (ino != e->entry_ino) {
+        struct stat st;
+        ino = sys4(SYS_newfstatat, fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 ? (uint64_t)st.st_ino : 0;
+      }
+      e->verdict = ino == e->entry_ino ? 1 : -1;
+    }
+  }
+  sys1(SYS_close, fd);
+}
+
+/* The directory still holds the entry the table recorded (not removed, not replaced by another file). */
+static int current(struct entry *e) {
+  if (!e->verdict && !dirs[e->dir].listed) list_dir(e->dir);
+  if (!e->verdict) e->verdict = -1;
+  return e->verdict > 0;
+}
+
 /* Loads the table; the reason it is not used, or 0. */
 static const char *load(void) {
   const char *file = env("COMPAT_CACHE_TABLE");
@@ -182,7 +275,8 @@ static const char *load(void) {
   if (lines > MAX_ENTRIES) return "table too large";
   while (size < 2 * lines) size <<= 1;
   slots = map_anon(size * sizeof *slots);
-  if (!slots) return "out of memory";
+  dirs = map_anon(MAX_DIRS * sizeof *dirs);
+  if (!slots || !dirs) return "out of memory";
   mask = size - 1;
   int header = 0, path_checked = 0;
   for (char *line = text, *next; *line; line = next) {
@@ -195,24 +289,17 @@ static const char *load(void) {
       if (!streq(want, have ? have : "")) return "LD_LIBRARY_PATH differs from the one the table was built for";
       path_checked = 1;
     } else if (line[0] != '#' && line[0]) {
-      char *f[6];
-      struct entry e;
-      if (fields(line, f, 6) != 6 || f[1][0] != '/' || !parse_u64(f[2], &e.dev) || !parse_u64(f[3], &e.ino) || !parse_u64(f[4], &e.size) || !parse_u64(f[5], &e.mtime_ns)) return "malformed table";
+      char *f[7];
+      struct entry e = {0};
+      uint64_t unused;
+      if (fields(line, f, 7) != 7 || f[1][0] != '/' || !parse_u64(f[2], &unused) || !parse_u64(f[3], &unused) || !parse_u64(f[4], &unused) || !parse_u64(f[5], &unused) || !parse_u64(f[6], &e.entry_ino)) return "malformed table";
       e.name = f[0];
       e.path = f[1];
-      if (!insert(&e)) return "malformed table";
+      if (!dir_of(&e) || !insert(&e)) return "malformed table";
     }
   }
   if (!header || !path_checked) return "not a compat location table";
   return 0;
-}
-
-/* The file is still the one recorded: same identity, size and modification time. */
-static int current(const struct entry *e) {
-  struct stat st;
-  if (sys4(SYS_newfstatat, AT_FDCWD, e->path, &st, 0) != 0 || !S_ISREG(st.st_mode)) return 0;
-  uint64_t mtime = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
-  return (uint64_t)st.st_dev == e->dev && (uint64_t)st.st_ino == e->ino && (uint64_t)st.st_size == e->size && mtime == e->mtime_ns;
 }
 
 const char *cache_answer(const char *name, unsigned int flag) {
@@ -229,15 +316,15 @@ const char *cache_answer(const char *name, unsigned int flag) {
   if (state < 0) return name;
   for (const char *p = name; *p; p++)
     if (*p == '/') return name;
-  for (uint32_t i = hash(name) & mask; slots[i].name; i = (i + 1) & mask)
-    if (streq(slots[i].name, name)) {
-      if (!current(&slots[i])) {
-        if (counts) __atomic_add_fetch(&counts->stale, 1, __ATOMIC_RELAXED);
-        return name;
-      }
-      if (counts) __atomic_add_fetch(&counts->answered, 1, __ATOMIC_RELAXED);
-      return slots[i].path;
+  struct entry *e = find(name);
+  if (e) {
+    if (!current(e)) {
+      if (counts) __atomic_add_fetch(&counts->stale, 1, __ATOMIC_RELAXED);
+      return name;
     }
+    if (counts) __atomic_add_fetch(&counts->answered, 1, __ATOMIC_RELAXED);
+    return e->path;
+  }
   if (counts) __atomic_add_fetch(&counts->unknown, 1, __ATOMIC_RELAXED);
   return name;
 }

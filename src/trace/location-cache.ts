@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { statSync } from 'node:fs';
+import { lstatSync, statSync } from 'node:fs';
 import { dependencyReport } from '../host/deps.js';
 import { FormatError } from '../host/file-reader.js';
 import type { LoadTrace, TraceVia } from '../host/load-trace.js';
@@ -18,7 +18,12 @@ export interface CacheEntry {
   path: string;
   /** How the search found it (LoadTrace's `via`). */
   via: TraceVia;
-  /** The file's identity when the table was built, as decimal strings (64-bit values). */
+  /**
+   * The directory entry's own inode (lstat: a link's, not its target's): the audit module lists
+   * each directory once and takes an entry only if the directory still holds it under this inode.
+   */
+  entryIno: string;
+  /** The file's identity when the table was built (through links), as decimal strings (64-bit values). */
   dev: string;
   ino: string;
   size: string;
@@ -60,9 +65,10 @@ export function foundSearches(trace: LoadTrace): Array<{ name: string; path: str
   return out;
 }
 
-function identity(path: string): Pick<CacheEntry, 'dev' | 'ino' | 'size' | 'mtimeNs'> {
+function identity(path: string): Pick<CacheEntry, 'entryIno' | 'dev' | 'ino' | 'size' | 'mtimeNs'> {
   const st = statSync(path, { bigint: true });
-  return { dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs) };
+  const entry = lstatSync(path, { bigint: true });
+  return { entryIno: String(entry.ino), dev: String(st.dev), ino: String(st.ino), size: String(st.size), mtimeNs: String(st.mtimeNs) };
 }
 
 /** Merges found searches: a name that leads to two files is kept out of the table, never guessed. */
@@ -139,7 +145,7 @@ export function nativeTable(cache: LocationCache): string {
   const lines = ['#compat-location-cache 1', `#ld_library_path ${cache.ldLibraryPath}`];
   for (const e of cache.entries) {
     if (!FIELD_SAFE.test(e.name) || !FIELD_SAFE.test(e.path) || !e.path.startsWith('/')) continue;
-    lines.push([e.name, e.path, e.dev, e.ino, e.size, e.mtimeNs].join('\t'));
+    lines.push([e.name, e.path, e.dev, e.ino, e.size, e.mtimeNs, e.entryIno].join('\t'));
   }
   return `${lines.join('\n')}\n`;
 }
@@ -159,7 +165,7 @@ export function parseLocationCache(text: string, source: string): LocationCache 
   if (c.version !== 1) throw new FormatError(source, 'corrupt', `location cache version ${String(c.version)} is not supported (1 is)`);
   if (typeof c.ldLibraryPath !== 'string' || !Array.isArray(c.entries)) throw new FormatError(source, 'corrupt', 'location cache without ldLibraryPath or entries');
   c.entries.forEach((e, i) => {
-    const ok = e && typeof e.name === 'string' && typeof e.path === 'string' && e.path.startsWith('/') && [e.dev, e.ino, e.size, e.mtimeNs].every((x) => typeof x === 'string' && DECIMAL.test(x));
+    const ok = e && typeof e.name === 'string' && typeof e.path === 'string' && e.path.startsWith('/') && [e.entryIno, e.dev, e.ino, e.size, e.mtimeNs].every((x) => typeof x === 'string' && DECIMAL.test(x));
     if (!ok) throw new FormatError(source, 'corrupt', `location cache entry ${i} is malformed`);
   });
   return c as LocationCache;

@@ -1,6 +1,6 @@
 import { describe, expect, test, beforeAll } from '@jest/globals';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, openSync, readSync, readFileSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManyLibs } from '../../bench/lib/many-libs.mjs';
 import { compat, expectOneLineError, gcc, tempDir } from '../helpers/fixtures.js';
@@ -99,17 +99,29 @@ describe('compat cache build / compat run', () => {
     expect(killed.status).toBe(128 + 15);
   });
 
-  test('a library changed after cache build is searched for again, and the program still runs', () => {
+  test('a library replaced or removed after cache build is searched for again, and the program still runs', () => {
     const d = tempDir('compat-cache-stale-');
     const built = buildManyLibs(d, { count: 3, dirs: 6 });
     const file = join(d, 'c.json');
     expect(compat(['cache', 'build', built.app, '-o', file], { env: { LD_LIBRARY_PATH: built.ldLibraryPath } }).status).toBe(0);
+    // Replaced as package managers do (a new file renamed over the old one)...
     const target = join(built.lib, 'libmany1.so');
-    const later = new Date(Date.now() + 5000);
-    utimesSync(target, later, later);
-    const r = compat(['run', '--cache', file, '--stats', '--', built.app], { env: { LD_LIBRARY_PATH: built.ldLibraryPath } });
+    copyFileSync(target, `${target}.new`);
+    renameSync(`${target}.new`, target);
+    let r = compat(['run', '--cache', file, '--stats', '--', built.app], { env: { LD_LIBRARY_PATH: built.ldLibraryPath } });
     expect(r.stdout).toBe('sum 6\n');
     expect(r.stderr).toMatch(/3 answered from the table, 1 stale \(searched\)/);
+    // ...and removed, with a copy later in the search path: the plain loader finds that one, so must we.
+    const later = join(d, 'later');
+    mkdirSync(later);
+    renameSync(join(built.lib, 'libmany2.so'), join(later, 'libmany2.so'));
+    const path = `${built.ldLibraryPath}:${later}`;
+    const rebuilt = JSON.parse(readFileSync(file, 'utf8'));
+    rebuilt.ldLibraryPath = path;
+    writeFileSync(file, JSON.stringify(rebuilt));
+    r = compat(['run', '--cache', file, '--stats', '--', built.app, '--link-map'], { env: { LD_LIBRARY_PATH: path } });
+    expect(r.stdout).toContain(join(later, 'libmany2.so'));
+    expect(r.stderr).toMatch(/2 answered from the table, 2 stale \(searched\)/);
   });
 
   test('a table from another node, whose paths do not exist here, falls back to the search', () => {
