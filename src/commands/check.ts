@@ -20,7 +20,7 @@ export default class Check extends BaseCommand {
     server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
     cwd: Flags.string({ description: 'The directory the application will run in: relative or empty LD_LIBRARY_PATH/RUNPATH entries and relative library names resolve against it (default: the current directory).' }),
-    platform: Flags.string({ description: 'For an image index: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).', exclusive: ['server'] }),
+    platform: Flags.string({ description: 'For an image index: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),
   };
 
   async run(): Promise<void> {
@@ -28,6 +28,7 @@ export default class Check extends BaseCommand {
     const { checkAction, printReport } = await import('../cli/actions.js');
     let code: number;
     if (flags.server) {
+      if (flags.platform !== undefined) this.error("--platform: not sent to a daemon, which checks for its own node's platform");
       const { checkRemoteReport } = await import('../service/client.js');
       const { specSource } = await import('../artifact/spec-source.js');
       const isRef = specSource(args.spec, { ociLayout: flags['oci-layout'] }).kind === 'reference';

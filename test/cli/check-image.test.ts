@@ -101,6 +101,8 @@ describe('check IMAGE through the fallback tag (distribution 2.8 has no referrer
     expect(other.status).toBe(1);
     expect(other.stdout).toContain('libindexonly.so.1');
     expectOneLineError(run(['check', ...plain, '--platform', 'linux', `${repo}:1`]), /^compat: --platform linux: expected OS\/ARCH\[\/VARIANT\]/);
+    // A daemon checks for its own node: the flag is refused rather than silently dropped.
+    expectOneLineError(run(['check', '--server', '127.0.0.1:1', '--platform', 'linux/arm/v7', `${repo}:1`]), /^compat: --platform: not sent to a daemon/);
   });
 
   it('an image with no compat artifact among its referrers is one clear line, exit 2', async () => {
