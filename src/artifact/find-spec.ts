@@ -38,9 +38,9 @@ export async function fetchSpecText(ref: string, flags: SpecFlags = {}, signal?:
   const located = await locate(ref, opts);
   const peeked = located.reference ? await peek(located) : undefined;
   // Unreachable (the store may answer), no tag, or not a manifest that has referrers we look at.
-  if (!peeked || !['compat', 'image', 'index'].includes(classify(peeked.manifest))) return fetchSpecFromRegistry(ref, opts);
+  if (!peeked || !['compat', 'image', 'index'].includes(kindOf(peeked.manifest))) return fetchSpecFromRegistry(ref, opts);
   const pinned = (digest: string) => fetchSpecFromRegistry(pinnedReference(located, digest), opts);
-  if (classify(peeked.manifest) === 'compat') {
+  if (kindOf(peeked.manifest) === 'compat') {
     const spec = await pinned(peeked.descriptor.digest);
     await keepTag(located, peeked.descriptor);
     return spec;
@@ -50,6 +50,11 @@ export async function fetchSpecText(ref: string, flags: SpecFlags = {}, signal?:
     if (newest) return { ...(await pinned(newest.digest)), subject };
   }
   throw new SpecError(ref, await noneFound(peeked, want));
+}
+
+/** An index is known by its shape too: OCI makes its `mediaType` field optional. */
+function kindOf(m: Manifest): string {
+  return Array.isArray((m as ImageIndex).manifests) ? 'index' : classify(m);
 }
 
 interface Peeked {
@@ -97,7 +102,7 @@ async function keepTag(located: Located, descriptor: Descriptor): Promise<void> 
 
 /** Whose referrers to ask, in order: an image's own; an index's platform manifest's, then the index's. */
 async function subjectsOf(peeked: Peeked, want: PlatformSpec): Promise<Descriptor[]> {
-  if (classify(peeked.manifest) !== 'index') return [peeked.descriptor];
+  if (kindOf(peeked.manifest) !== 'index') return [peeked.descriptor];
   const { selectPlatform } = await registry();
   const child = selectPlatform(peeked.manifest as ImageIndex, want);
   return child ? [child, peeked.descriptor] : [peeked.descriptor];
@@ -107,7 +112,7 @@ async function noneFound(peeked: Peeked, want: PlatformSpec): Promise<string> {
   const { formatPlatform, selectPlatform } = await registry();
   const what = `compat artifact (${MEDIA_TYPES.artifact})`;
   const digest = peeked.descriptor.digest;
-  if (classify(peeked.manifest) !== 'index') return `image ${digest} has no ${what} among its referrers`;
+  if (kindOf(peeked.manifest) !== 'index') return `image ${digest} has no ${what} among its referrers`;
   const platform = formatPlatform(want);
   const child = selectPlatform(peeked.manifest as ImageIndex, want);
   if (!child) return `index ${digest} lists no ${platform} manifest, and has no ${what} among its referrers`;
