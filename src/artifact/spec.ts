@@ -159,8 +159,13 @@ function mib(bytes: number): string {
 }
 
 export function readSpecFile(path: string, opts: ParseOptions = {}): CompatSpec {
+  return parseSpec(readSpecBytes(path).toString('utf8'), path, opts);
+}
+
+/** A spec file's bytes, unparsed; an ELF file is named for what it is. */
+export function readSpecBytes(path: string): Buffer {
   if (sniffInput(path).kind === 'elf') throw new SpecError(path, 'is an ELF file, not a spec (describe it with `compat gen`)');
-  return parseSpec(readInputFile(path).toString('utf8'), path, opts);
+  return readInputFile(path);
 }
 
 /** OCI architecture names (as image indexes use them) for ELF machine names. */

@@ -47,7 +47,6 @@ export async function depsAction(binary: string, flags: { json?: boolean; root?:
   return report.missing.length > 0 ? 1 : 0;
 }
 
-/** A check of a spec file on this node (no registry, no daemon). */
 /** `--cwd DIR` as an absolute directory (where the application will run); it must exist. */
 export function workingDir(dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
@@ -62,10 +61,15 @@ export function workingDir(dir: string | undefined): string | undefined {
   return abs;
 }
 
-export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string }): Promise<number> {
-  const { checkSpecFile } = await import('../artifact/check-spec.js');
-  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES });
-  return printReport(spec, report, flags.json);
+/**
+ * `check SPEC|REF`, here or from the fast entry: the core's one fetch → index → check path. The
+ * fast entry passes only files (src/artifact/spec-source.ts decides which arguments are).
+ */
+export async function checkAction(arg: string, flags: { json?: boolean; path?: string[]; cwd?: string; registry?: import('../artifact/find-spec.js').SpecFlags }): Promise<number> {
+  const { checkTarget } = await import('../artifact/spec-source.js');
+  const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES };
+  const { report } = await checkTarget(arg, { flags: flags.registry, extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, env });
+  return printReport(arg, report, flags.json);
 }
 
 export async function printReport(subject: string, report: import('../host/check.js').CheckReport, json?: boolean): Promise<number> {

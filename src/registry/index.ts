@@ -61,5 +61,8 @@ export {
 export { login, logout, registryHost, type LoginOptions } from './login.js';
 export { RemoteRepository, type RemoteOptions } from './remote.js';
 export { OciLayout, type BadBlob, type LayoutReport } from './layout.js';
+export { parsePlatform, hostPlatform, formatPlatform, selectPlatform, type PlatformSpec } from './platform.js';
+export { referrersNewestFirst } from './referrers.js';
+export { copyWithReferrers, type ExtendedCopyOptions, type ExtendedCopyResult } from './extended-copy.js';
 export { copy, copyGraph, type CopyOptions, type CopyEvent, type CopyEventType } from './copy.js';
 export { fetchBytes, fetchManifest, pushManifest, pushBytes, pushFile, describeFile, fetchToFile } from './content.js';

@@ -229,6 +229,7 @@ export class RemoteRepository implements Target {
     let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
     try {
       const current = await this.fetchManifest(tag);
+      this.assertNotSubject(current.descriptor, subject);
       if (isIndex(current.manifest)) index = current.manifest;
     } catch (e) {
       if (!(e instanceof RegistryError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NOT_FOUND'))) throw e;
@@ -433,10 +434,13 @@ export class RemoteRepository implements Target {
   private async referrersFromTag(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     let index: Manifest;
     try {
-      index = (await this.fetchManifest(referrersTag(subject.digest))).manifest;
+      const found = await this.fetchManifest(referrersTag(subject.digest));
+      this.assertNotSubject(found.descriptor, subject);
+      index = found.manifest;
     } catch (e) {
       // No fallback tag means nobody attached anything: an empty answer, not a failure.
       if (e instanceof RegistryError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NOT_FOUND')) return [];
+      if (e instanceof RegistryError && e.code === 'REFERRERS') throw e;
       if (e instanceof RegistryError) throw new RegistryError('REFERRERS', `${this.label(subject.digest)}: referrers: ${e.message}`, e.status);
       throw e;
     }
@@ -444,6 +448,15 @@ export class RemoteRepository implements Target {
     // One manifest, already bounded in bytes; its entries meet the same bound as the API's pages.
     this.referrersPager(`${this.label(subject.digest)}: referrers`).count(0, index.manifests.length);
     return artifactType ? index.manifests.filter((d) => d.artifactType === artifactType) : index.manifests;
+  }
+
+  /**
+   * Some registries answer a digest-shaped tag with the manifest of that digest: the fallback tag
+   * then names the subject itself, and an index subject would be misread as its own referrers.
+   */
+  private assertNotSubject(found: Descriptor, subject: Descriptor): void {
+    if (found.digest !== subject.digest) return;
+    throw new RegistryError('REFERRERS', `${this.label(subject.digest)}: referrers: the fallback tag ${referrersTag(subject.digest)} resolves to the subject itself, not to a referrers index`);
   }
 
   /** One line from a registry's error answer: `ref: manifest unknown`, `ref: unauthorized: …`. */
