@@ -19,6 +19,8 @@ export interface SpecCheckOptions {
   cwd?: string;
   /** GLIBC_TUNABLES as the application will run with it (`glibc.cpu.hwcaps` masks). */
   tunables?: string;
+  /** Check against this root file system as if it were the node's `/`. */
+  root?: string;
 }
 
 /** What a check takes from the environment the application will run in. */
@@ -54,7 +56,7 @@ export function checkSpecText(text: string, source: string, index: HostIndex, ld
 }
 
 export function checkSpecFile(path: string, opts: SpecCheckOptions = {}): CheckReport {
-  const { index } = loadOrScan({ extraDirs: opts.extraDirs, indexFile: opts.indexFile });
+  const { index } = loadOrScan({ extraDirs: opts.extraDirs, indexFile: opts.indexFile, root: opts.root });
   const spec = readSpecFile(path, { legacyPlatform: legacyPlatformOf(index) });
   return checkSpec(spec, index, opts.ldLibraryPath, opts);
 }

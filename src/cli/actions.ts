@@ -62,9 +62,24 @@ export function workingDir(dir: string | undefined): string | undefined {
   return abs;
 }
 
-export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string }): Promise<number> {
+/** `--root DIR` as an absolute directory (a root file system checked as if it were `/`); it must exist. */
+export function rootDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const abs = resolvePath(dir);
+  let ok = false;
+  try {
+    ok = statSync(abs).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--root expects a root file system)');
+  return abs;
+}
+
+export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string; root?: string }): Promise<number> {
   const { checkSpecFile } = await import('../artifact/check-spec.js');
-  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES });
+  const root = rootDir(flags.root);
+  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES, root });
   return printReport(spec, report, flags.json);
 }
 

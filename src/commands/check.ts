@@ -18,6 +18,7 @@ export default class Check extends BaseCommand {
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
     server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    root: Flags.string({ description: "Check against this root file system as if it were the node's `/` (its ld.so.cache, its loader's directories; absolute links stay inside it)." }),
     cwd: Flags.string({ description: 'The directory the application will run in: relative or empty LD_LIBRARY_PATH/RUNPATH entries and relative library names resolve against it (default: the current directory).' }),
   };
 
@@ -37,7 +38,9 @@ export default class Check extends BaseCommand {
       const { workingDir } = await import('../cli/actions.js');
       const { text } = await fetchSpecText(args.spec, toRegistryFlags(flags));
       const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd) };
-      code = await printReport(args.spec, checkSpecText(text, args.spec, loadOrScan({ extraDirs: flags.path }).index, process.env.LD_LIBRARY_PATH, env).report, flags.json);
+      const { rootDir } = await import('../cli/actions.js');
+      const index = loadOrScan({ extraDirs: flags.path, root: rootDir(flags.root) }).index;
+      code = await printReport(args.spec, checkSpecText(text, args.spec, index, process.env.LD_LIBRARY_PATH, env).report, flags.json);
     } else code = await checkFileAction(args.spec, flags);
     if (code !== 0) return this.exit(code);
   }
