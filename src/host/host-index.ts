@@ -89,7 +89,8 @@ export function inRoot(root: string | undefined, p: string): string {
   return root === undefined ? p : resolveInRoot(root, p);
 }
 
-function hostPlatform(root?: string): LoaderPlatform {
+/** The loader platform native to the node, or to `root` (told by its shell, else its loader). */
+export function hostPlatform(root?: string): LoaderPlatform {
   // The node's native loader: read it from the node's own interpreter (what `/bin/sh` runs under);
   // a root without a shell is told by its loader.
   const candidates = root === undefined ? ['/bin/sh', '/usr/bin/env', process.execPath] : ['/bin/sh', '/usr/bin/env', ...HOST_INTERPRETERS];

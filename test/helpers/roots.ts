@@ -88,7 +88,7 @@ export function build(out: string, source: string, args: string[], libc?: string
 }
 
 /** Runs `prog` inside `root` as the container would (bwrap), with host files bound at their targets. */
-export function runInRoot(root: string, prog: string, binds: Array<[string, string]> = []): RunResult {
+export function runInRoot(root: string, prog: string, binds: Array<[string, string]> = [], env: Record<string, string> = {}): RunResult {
   // bwrap makes a mount point for each bind inside the root: run in a hard-linked copy so the root stays as built.
   const copy = `${root}.run`;
   rmSync(copy, { recursive: true, force: true });
@@ -96,6 +96,7 @@ export function runInRoot(root: string, prog: string, binds: Array<[string, stri
   try {
     const args = ['--bind', copy, '/', '--dev', '/dev', '--proc', '/proc'];
     for (const [from, to] of binds) args.push('--ro-bind', from, to);
+    for (const [k, v] of Object.entries(env)) args.push('--setenv', k, v);
     const r = spawnSync('bwrap', [...args, '--', prog], { encoding: 'utf8', timeout: 10000, env: { PATH: '/usr/bin:/bin' } });
     return { status: r.status, stdout: r.stdout, stderr: r.stderr };
   } finally {
