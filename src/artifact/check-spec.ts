@@ -19,6 +19,8 @@ export interface SpecCheckOptions {
   cwd?: string;
   /** GLIBC_TUNABLES as the application will run with it (`glibc.cpu.hwcaps` masks). */
   tunables?: string;
+  /** Check against this root file system as if it were the node's `/`. */
+  root?: string;
 }
 
 /** What a check takes from the environment the application will run in. */

@@ -50,6 +50,8 @@ export interface CheckTargetOptions {
   /** The node's index; scanned (or loaded from its cache) with `extraDirs` when not given. */
   index?: HostIndex;
   extraDirs?: string[];
+  /** A root file system checked as if it were the node's `/` (its own index). */
+  root?: string;
   /** LD_LIBRARY_PATH as the application will run with it. */
   ldLibraryPath?: string;
   env?: RunEnvironment;
@@ -58,7 +60,7 @@ export interface CheckTargetOptions {
 /** Fetch → index → check: the path of `check`, the fast entry and `host labels`. */
 export async function checkTarget(arg: string, opts: CheckTargetOptions = {}): Promise<{ report: CheckReport; loaded: LoadedSpec }> {
   const loaded = await loadSpecText(arg, opts.flags);
-  const index = opts.index ?? loadOrScan({ extraDirs: opts.extraDirs }).index;
+  const index = opts.index ?? loadOrScan({ extraDirs: opts.extraDirs, root: opts.root }).index;
   const { report } = checkSpecText(loaded.text, loaded.source, index, opts.ldLibraryPath, opts.env);
   return { report, loaded };
 }

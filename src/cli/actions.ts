@@ -61,14 +61,28 @@ export function workingDir(dir: string | undefined): string | undefined {
   return abs;
 }
 
+/** `--root DIR` as an absolute directory (a root file system checked as if it were `/`); it must exist. */
+export function rootDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const abs = resolvePath(dir);
+  let ok = false;
+  try {
+    ok = statSync(abs).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--root expects a root file system)');
+  return abs;
+}
+
 /**
  * `check SPEC|REF`, here or from the fast entry: the core's one fetch → index → check path. The
  * fast entry passes only files (src/artifact/spec-source.ts decides which arguments are).
  */
-export async function checkAction(arg: string, flags: { json?: boolean; path?: string[]; cwd?: string; registry?: import('../artifact/find-spec.js').SpecFlags }): Promise<number> {
+export async function checkAction(arg: string, flags: { json?: boolean; path?: string[]; cwd?: string; root?: string; registry?: import('../artifact/find-spec.js').SpecFlags }): Promise<number> {
   const { checkTarget } = await import('../artifact/spec-source.js');
   const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES };
-  const { report } = await checkTarget(arg, { flags: flags.registry, extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, env });
+  const { report } = await checkTarget(arg, { flags: flags.registry, extraDirs: flags.path, root: rootDir(flags.root), ldLibraryPath: process.env.LD_LIBRARY_PATH, env });
   return printReport(arg, report, flags.json);
 }
 

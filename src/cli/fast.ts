@@ -9,7 +9,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 const COMMON: Options = { debug: { type: 'boolean' } };
 const COMMANDS: Record<string, Options> = {
-  check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' } },
+  check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' }, root: { type: 'string' } },
   gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' }, 'skip-unreadable': { type: 'boolean' } },
   deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' }, cwd: { type: 'string' } },
 };
@@ -35,7 +35,7 @@ export async function runFast(argv: string[]): Promise<number | undefined> {
         const { specSource } = await import('../artifact/spec-source.js');
         if (specSource(positionals[0]!).kind !== 'file') return undefined;
         const { checkAction } = await import('./actions.js');
-        return await checkAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined });
+        return await checkAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined, root: values.root as string | undefined });
       }
       case 'gen': {
         if (positionals.length === 0 && values.root === undefined) return undefined;
