@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor, ImageManifest } from '../registry/target.js';
 import { SpecError } from './errors.js';
-import { ANNOTATIONS, type CompatSpec, MEDIA_TYPES, parseSpec, type ParseOptions } from './spec.js';
+import { ANNOTATIONS, type CompatSpec, MEDIA_TYPES } from './spec.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
@@ -62,7 +62,7 @@ export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created
 }
 
 /** What a manifest is, as `list` and `discover` name it; compat never mistakes a neighbour for its own. */
-export type ArtifactKind = 'compat' | 'compat-legacy' | 'nfd-image-compatibility' | 'compspec' | 'image' | 'index' | 'other';
+export type ArtifactKind = 'compat' | 'nfd-image-compatibility' | 'compspec' | 'image' | 'index' | 'other';
 
 export function classify(m: { mediaType?: string; artifactType?: string; config?: { mediaType: string }; layers?: Descriptor[] }): ArtifactKind {
   const type = m.artifactType ?? m.config?.mediaType;
@@ -81,8 +81,4 @@ export function specLayerOf(manifest: ImageManifest, ref: string): Descriptor {
   const layer = manifest.layers.find((l) => l.mediaType === MEDIA_TYPES.spec);
   if (!layer) throw new SpecError(ref, `compat artifact has no ${MEDIA_TYPES.spec} layer`);
   return layer;
-}
-
-export function unpackSpec(bytes: Buffer, ref: string, opts: ParseOptions = {}): CompatSpec {
-  return parseSpec(bytes.toString('utf8'), ref, opts);
 }

@@ -2,7 +2,7 @@
  * A general OCI registry client: references, auth, blobs, manifests, tags, referrers, an
  * OCI-layout store, and copies between targets. Nothing here knows about any artifact format.
  */
-export { RegistryError, isRegistryError, type RegistryErrorCode } from './errors.js';
+export { RegistryError, isRegistryError, manifestTooLarge, type RegistryErrorCode } from './errors.js';
 export { Reference, parseReference, parseRepository, DOCKER_HUB, DOCKER_HUB_API_HOST, type ParseReferenceOptions } from './reference.js';
 export { isDigest, assertDigest, digestOf, verifyBytes, VerifyStream } from './digest.js';
 export {
@@ -63,3 +63,8 @@ export { RemoteRepository, type RemoteOptions } from './remote.js';
 export { OciLayout, type BadBlob, type LayoutReport } from './layout.js';
 export { copy, copyGraph, type CopyOptions, type CopyEvent, type CopyEventType } from './copy.js';
 export { fetchBytes, fetchManifest, pushManifest, pushBytes, pushFile, describeFile, fetchToFile } from './content.js';
+export { pushFiles, pushBlobs, pushManifestBytes, UNKNOWN_ARTIFACT, type FileToPush, type BlobToPush, type PushFilesOptions, type PushedArtifact } from './push-files.js';
+export { writeArtifactFiles, UNPACK_ANNOTATION, type WriteFilesOptions } from './write-files.js';
+export { pullThrough, restoreGraph, brokenInCache, type PullThroughOptions, type PulledThrough } from './pull-through.js';
+export { listTagged, referrersOf, type TaggedManifest, type ReferrerInfo } from './listing.js';
+export { isBlobMounter, isGraphRepairer, type BlobMounter, type GraphRepairer } from './target.js';
