@@ -30,9 +30,9 @@ export function describe(mediaType: string, content: Buffer, extra: Partial<Desc
 }
 
 /** The OCI manifest of a compat artifact (DESIGN.md: image manifest v1.1, empty config, one spec layer). */
-export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created?: Date } = {}): PackedArtifact {
+export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created?: Date; annotations?: Record<string, string>; layerAnnotations?: Record<string, string> } = {}): PackedArtifact {
   const specBytes = Buffer.from(`${JSON.stringify(spec, null, 2)}\n`);
-  const layer = describe(MEDIA_TYPES.spec, specBytes, { annotations: { 'org.opencontainers.image.title': SPEC_FILENAME } });
+  const layer = describe(MEDIA_TYPES.spec, specBytes, { annotations: { ...opts.layerAnnotations, 'org.opencontainers.image.title': SPEC_FILENAME } });
   const config = describe(OCI_EMPTY, EMPTY);
   const created = (opts.created ?? (spec.created ? new Date(spec.created) : new Date())).toISOString();
   const manifest: ImageManifest = {
@@ -42,12 +42,7 @@ export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created
     config,
     layers: [layer],
     ...(opts.subject ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } } : {}),
-    annotations: {
-      'org.opencontainers.image.created': created,
-      'org.opencontainers.image.title': spec.name ?? SPEC_FILENAME,
-      [ANNOTATIONS.name]: spec.name ?? '',
-      [ANNOTATIONS.platform]: `${spec.platform.os}/${spec.platform.architecture}`,
-    },
+    annotations: { ...specAnnotations(spec, created), ...opts.annotations },
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   return {
@@ -58,6 +53,16 @@ export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created
       { descriptor: config, content: EMPTY },
       { descriptor: layer, content: specBytes },
     ],
+  };
+}
+
+/** A compat artifact's own manifest annotations: when, what, for which platform. */
+export function specAnnotations(spec: CompatSpec, created: string): Record<string, string> {
+  return {
+    'org.opencontainers.image.created': created,
+    'org.opencontainers.image.title': spec.name ?? SPEC_FILENAME,
+    [ANNOTATIONS.name]: spec.name ?? '',
+    [ANNOTATIONS.platform]: `${spec.platform.os}/${spec.platform.architecture}`,
   };
 }
 

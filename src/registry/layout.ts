@@ -71,6 +71,14 @@ export class OciLayout implements Target {
     return l;
   }
 
+  /** Is there a layout here at all (its `oci-layout` file)? Reading a missing one finds it empty. */
+  async present(): Promise<boolean> {
+    return fs.access(join(this.root, LAYOUT_FILE)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   init(): Promise<void> {
     this.initialized ??= (async () => {
       await makeLayoutDirs(join(this.root, 'blobs', 'sha256'));

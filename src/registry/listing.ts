@@ -1,4 +1,5 @@
 import { fetchManifest } from './content.js';
+import { RegistryError } from './errors.js';
 import { artifactTypeOf } from './manifest.js';
 import { Annotation } from './media-types.js';
 import type { Descriptor, ImageManifest, Manifest, Target } from './target.js';
@@ -14,9 +15,9 @@ export interface TaggedManifest {
   created?: string;
 }
 
-/** Every tag of `target` with its manifest, read `concurrency` at a time; sorted by tag. */
-export async function listTagged(target: Target, opts: { concurrency?: number } = {}): Promise<TaggedManifest[]> {
-  const tags = await target.tags();
+/** Every tag of `target` that `filter` keeps, with its manifest, read `concurrency` at a time; sorted by tag. */
+export async function listTagged(target: Target, opts: { concurrency?: number; filter?: (tag: string) => boolean } = {}): Promise<TaggedManifest[]> {
+  const tags = (await target.tags()).filter(opts.filter ?? (() => true));
   const rows: TaggedManifest[] = [];
   const limit = Math.max(1, opts.concurrency ?? 8);
   let next = 0;
@@ -43,6 +44,15 @@ export interface ReferrerInfo {
   annotations: Record<string, string>;
 }
 
+/** A referrer with its own referrers, as deep as asked. */
+export interface ReferrerNode extends ReferrerInfo {
+  referrers: ReferrerNode[];
+}
+
+/** Most referrers walked for one tree: a registry that makes up referrers forever is stopped. */
+export const MAX_REFERRER_NODES = 10_000;
+
+
 /**
  * The referrers of `subject`, newest first (`org.opencontainers.image.created`); a failing
  * referrers call is an error, never an empty list.
@@ -62,4 +72,24 @@ export async function referrersOf(target: Target, subject: Descriptor, opts: { a
     out.push({ descriptor: d, ...(artifactType ? { artifactType } : {}), ...(created ? { created } : {}), annotations });
   }
   return out.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? ''));
+}
+
+/**
+ * The referrers of `subject`, and theirs, down to `depth` levels (unbounded when undefined); a
+ * digest already in the tree is not walked again (no loop), and at most MAX_REFERRER_NODES are.
+ */
+export async function referrerTree(target: Target, subject: Descriptor, opts: { artifactType?: string; depth?: number } = {}): Promise<ReferrerNode[]> {
+  const seen = new Set([subject.digest]);
+  const walk = async (d: Descriptor, level: number): Promise<ReferrerNode[]> => {
+    if (opts.depth !== undefined && level > opts.depth) return [];
+    const nodes: ReferrerNode[] = [];
+    for (const r of await referrersOf(target, d, opts)) {
+      if (seen.has(r.descriptor.digest)) continue;
+      seen.add(r.descriptor.digest);
+      if (seen.size > MAX_REFERRER_NODES) throw new RegistryError('TOO_LARGE', `${target.name}@${subject.digest}: more than ${MAX_REFERRER_NODES} referrers in its tree`);
+      nodes.push({ ...r, referrers: await walk(r.descriptor, level + 1) });
+    }
+    return nodes;
+  };
+  return walk(subject, 1);
 }

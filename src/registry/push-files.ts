@@ -5,7 +5,7 @@ import { describeFile, pushFile } from './content.js';
 import { isDigest } from './digest.js';
 import { buildManifest } from './manifest.js';
 import { Annotation, EMPTY_DESCRIPTOR, EMPTY_JSON, MediaType } from './media-types.js';
-import type { Descriptor, ProgressCallback, Target } from './target.js';
+import type { Descriptor, ImageManifest, ProgressCallback, Target } from './target.js';
 import { UNPACK_ANNOTATION } from './write-files.js';
 
 /** ORAS's artifact type when none is given. */
@@ -41,6 +41,7 @@ export interface PushFilesOptions {
 
 export interface PushedArtifact {
   descriptor: Descriptor;
+  manifest: ImageManifest;
   /** The manifest's bytes (its digest is `descriptor.digest`). */
   bytes: Buffer;
   layers: Descriptor[];
@@ -76,7 +77,7 @@ export async function pushFiles(target: Target, reference: string | undefined, f
       layers.push(layer.descriptor);
       blobs.push(layer);
     }
-    const { bytes, descriptor } = buildManifest({
+    const { bytes, descriptor, manifest } = buildManifest({
       artifactType: opts.artifactType ?? UNKNOWN_ARTIFACT,
       layers,
       ...(opts.subject ? { subject: opts.subject } : {}),
@@ -84,7 +85,7 @@ export async function pushFiles(target: Target, reference: string | undefined, f
     });
     await pushBlobs(target, blobs, opts);
     await pushManifestBytes(target, reference, descriptor, bytes);
-    return { descriptor, bytes, layers };
+    return { descriptor, manifest, bytes, layers };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

@@ -11,6 +11,13 @@ import { extractInto } from './untar.js';
 /** ORAS's mark on a layer that is a directory packed as tar+gzip. */
 export const UNPACK_ANNOTATION = 'io.deis.oras.content.unpack';
 
+export interface WrittenFiles {
+  /** The titled layers, written under DIR at their titles. */
+  files: Array<{ title: string; descriptor: Descriptor }>;
+  /** Layers without a title: ORAS writes none of them, and neither does this. */
+  untitled: Descriptor[];
+}
+
 export interface WriteFilesOptions {
   /** Name prefix of the staging directory (a leftover is then recognisable as the caller's). */
   stagingPrefix?: string;
@@ -29,9 +36,9 @@ interface FileLayer {
  * does (a layer marked `io.deis.oras.content.unpack` is a directory packed as tar+gzip).
  * Everything is written first into a private staging directory beside DIR, checked there on disk,
  * and only then moved in; a refusal names `label` (the reference) and the entry and leaves DIR as
- * it was. Returns the titles written.
+ * it was.
  */
-export async function writeArtifactFiles(source: Target, manifest: Manifest, dir: string, label: string, opts: WriteFilesOptions = {}): Promise<string[]> {
+export async function writeArtifactFiles(source: Target, manifest: Manifest, dir: string, label: string, opts: WriteFilesOptions = {}): Promise<WrittenFiles> {
   if (!('layers' in manifest)) throw new RegistryError('UNSUPPORTED', `${label}: is an index, not an artifact with files`);
   const layers = refused(label, () => fileLayers(manifest.layers));
   const out = resolve(dir);
@@ -39,7 +46,7 @@ export async function writeArtifactFiles(source: Target, manifest: Manifest, dir
   const staging = makeStaging(real, out, opts.stagingPrefix ?? '.pull-');
   try {
     await refusedAsync(label, () => stageAndMerge(source, layers, staging, real));
-    return layers.map((l) => l.title);
+    return { files: layers.map((l) => ({ title: l.title, descriptor: l.descriptor })), untitled: manifest.layers.filter((d) => d.annotations?.[Annotation.Title] === undefined) };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
