@@ -1,10 +1,11 @@
 import type { PlatformSpec } from '../registry/platform.js';
 import type { Descriptor, ImageIndex, Manifest } from '../registry/target.js';
 import { SpecError } from './errors.js';
-import type { RegistryFlags } from './fetch-spec.js';
+import type { RegistryFlags } from './targets.js';
 import { classify } from './pack.js';
 import { MEDIA_TYPES } from './spec.js';
-import { locate, splitLayoutRef, storeFor, type Located } from './targets.js';
+import { storeFor } from './store.js';
+import { locate, splitLayoutRef, type Located } from './targets.js';
 
 /** The registry flags, and which platform of an index to look at. */
 export interface SpecFlags extends RegistryFlags {
