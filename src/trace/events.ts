@@ -48,6 +48,8 @@ export interface LogHeader {
   rank?: string;
   /** Exit code of the command (128 + signal number when a signal ended it). */
   exit?: number;
+  /** The loader's environment as the command got it (before the recorder added itself). */
+  env?: { LD_LIBRARY_PATH?: string; LD_PRELOAD?: string; GLIBC_TUNABLES?: string };
   /** Only this process's events (an `--out-dir` log). */
   pid?: number;
 }

@@ -9,7 +9,8 @@ import { TraceError } from './errors.js';
  *     2024/11/08 10:46:19 recorder.go:46: 1731062779714700000 Close /etc/hosts	3
  *     2024/11/08 10:46:19 recorder.go:46: 1731062779714800000 Complete
  *
- * fs-record saw one process through a FUSE mount: no pid, so every event is pid 1.
+ * fs-record saw one process through a FUSE mount: no pid, so every event is pid 1. Its stamps are
+ * Unix nanoseconds, past 2^53: kept exact as offsets from the first one.
  */
 const LINE = /^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d(?:\.\d+)? \S+: (\d+) (Lookup|Open|Close|Complete)(?: (.*))?$/;
 
@@ -21,13 +22,16 @@ export function isFsRecordLog(text: string): boolean {
 export function parseFsRecord(text: string, source: string): TraceEvent[] {
   const events: TraceEvent[] = [];
   let n = 0;
+  let epoch: bigint | undefined;
   for (const raw of text.split('\n')) {
     n++;
     const line = raw.trimEnd();
     if (!line) continue;
     const m = LINE.exec(line);
     if (!m) throw new TraceError(source, `line ${n}: not an fs-record line`);
-    const ts = Number(m[1]);
+    const stamp = BigInt(m[1]!);
+    epoch ??= stamp;
+    const ts = Number(stamp - epoch);
     const base = { ts, pid: 1, tid: 1 };
     const rest = m[3] ?? '';
     switch (m[2]) {

@@ -69,7 +69,13 @@ export function blindSpot(program: string): string | undefined {
   return undefined;
 }
 
-function header(opts: RecordOptions, start: Date, exit: number, rank: string | undefined): LogHeader {
+function loaderEnv(env: NodeJS.ProcessEnv): LogHeader['env'] {
+  const out: NonNullable<LogHeader['env']> = {};
+  for (const k of ['LD_LIBRARY_PATH', 'LD_PRELOAD', 'GLIBC_TUNABLES'] as const) if (env[k] !== undefined) out[k] = env[k];
+  return out;
+}
+
+function header(opts: RecordOptions, start: Date, exit: number, rank: string | undefined, env: LogHeader['env']): LogHeader {
   const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
   return {
     compatTrace: 1,
@@ -82,6 +88,7 @@ function header(opts: RecordOptions, start: Date, exit: number, rank: string | u
     events: opts.events,
     backend: opts.backend,
     ...(rank !== undefined ? { rank } : {}),
+    ...(env && Object.keys(env).length ? { env } : {}),
     exit,
   };
 }
@@ -153,6 +160,7 @@ function outputs(opts: RecordOptions, rank: string | undefined, cwd: string, pid
  */
 export async function recordRun(opts: RecordOptions): Promise<RecordResult> {
   const env = { ...(opts.env ?? process.env) };
+  const given = loaderEnv(env);
   const cwd = opts.cwd ?? process.cwd();
   if (opts.command.length === 0) throw new TraceError('record', 'give the command to record after --');
   const program = findProgram(opts.command[0]!, env, cwd);
@@ -180,7 +188,7 @@ export async function recordRun(opts: RecordOptions): Promise<RecordResult> {
     const start = new Date();
     const exit = await runChild(runFile, runArgs, env, opts.cwd, opts.backend === 'strace' ? undefined : opts.command[0]);
     const events = sortEvents(opts.backend === 'strace' ? readStraceDir(staging, 'strace') : readModuleLogs(staging));
-    const head = header(opts, start, exit, rank);
+    const head = header(opts, start, exit, rank, given);
     const pids = [...new Set(events.map((e) => e.pid))];
     const files: string[] = [];
     if (target.file) {
