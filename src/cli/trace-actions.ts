@@ -90,3 +90,57 @@ export async function predictAction(subject: string, logPath: string, json: bool
   else await out(renderPredict(r));
   return 0;
 }
+
+/**
+ * `gen --from-trace`: the programs the logs ran (or the PATHs given) plus every object the runs
+ * dlopen()ed, the latter marked `loadedAt: runtime`.
+ */
+export async function genFromTraceAction(logPaths: string[], paths: string[], flags: import('./actions.js').GenFlags): Promise<number> {
+  const { realpathSync } = await import('node:fs');
+  const { imagesOf, recordedTrace } = await import('../trace/images.js');
+  const { TraceError } = await import('../trace/errors.js');
+  const real = (p: string) => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  const wanted = new Set(paths.map((p) => real(p) ?? p));
+  const programs = new Set<string>();
+  const runtime = new Set<string>();
+  for (const log of await readLogs(logPaths)) {
+    const images = imagesOf(log).map((img) => recordedTrace(img)).filter((r) => r.trace.objects.length > 0);
+    const chosen = wanted.size ? images.filter((r) => wanted.has(real(r.trace.executable) ?? r.trace.executable)) : images.slice(0, 1);
+    if (chosen.length === 0) throw new TraceError(log.source, wanted.size ? 'no recorded process ran the given program' : 'has no loader events (record with --events libs or all)');
+    for (const r of chosen) {
+      programs.add(r.trace.executable);
+      for (const p of r.runtime) {
+        const rp = real(p);
+        if (rp) runtime.add(rp);
+      }
+    }
+  }
+  const { genAction } = await import('./actions.js');
+  return genAction([...(paths.length ? paths : programs), ...runtime], flags, { runtime });
+}
+
+/** `gen --run -- CMD`: record the command's libraries, then describe it from that recording. */
+export async function genRunAction(command: string[], flags: import('./actions.js').GenFlags): Promise<number> {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { recordRun } = await import('../trace/record.js');
+  const dir = mkdtempSync(join(tmpdir(), 'compat-gen-run-'));
+  try {
+    const log = join(dir, 'run.jsonl');
+    // One log whatever the launcher's rank: its name is ours.
+    const env = { ...process.env };
+    for (const k of ['OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK', 'SLURM_PROCID', 'FLUX_TASK_RANK']) delete env[k];
+    const r = await recordRun({ command, out: log, events: 'libs', backend: 'audit', env });
+    if (r.exit !== 0) warn(`${command[0]}: exited with ${r.exit}; describing what it loaded until then`);
+    return await genFromTraceAction([log], [], flags);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
