@@ -9,7 +9,7 @@
  * | ---------- | ---------------- | -------------------------------------------------------------- |
  * | `start`    | each image       | `ppid`, `exe`, `role` (`audit` or `files`)                     |
  * | `version`  | `la_version`     | `offered` (the loader's), `current` (the module's)             |
- * | `search`   | `la_objsearch`   | `name` (the name, then each candidate), `flag` (LA_SER_*), `by` |
+ * | `search`   | `la_objsearch`   | `name` (the name, then each candidate), `flag` (LA_SER_*), `by` (the requester, on the name's own event) |
  * | `objopen`  | `la_objopen`     | `path`, `lmid`, `dev`, `ino`, `main` (1 for the executable)    |
  * | `activity` | `la_activity`    | `act`: `add`, `delete`, `consistent`                           |
  * | `preinit`  | `la_preinit`     | (all start-up objects mapped; the program's initialisers next) |

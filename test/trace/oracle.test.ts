@@ -40,7 +40,7 @@ function straceLoaderOpens(cmd: string[], dir: string): Set<string> {
 
 describe('the recorder against strace and the resolver (real programs)', () => {
   expect(PROGRAMS.length).toBeGreaterThanOrEqual(3);
-  test.each(PROGRAMS.map((c) => [c.join(' '), c]))('%s', (_name, cmd) => {
+  test.each(PROGRAMS.map((c) => [c.join(' '), c] as [string, string[]]))('%s', (_name, cmd) => {
     const dir = tempDir();
     const log = join(dir, 'run.jsonl');
     const r = compat(['record', '--out', log, '--', ...cmd]);
