@@ -54,7 +54,7 @@ export function renderSummary(s: LogSummary): string {
   const lines = [`${s.source}: ${s.command.join(' ') || '(no command recorded)'}${s.exit !== undefined ? ` (exit ${s.exit})` : ''}`];
   lines.push(`  ${s.processes} process${s.processes === 1 ? '' : 'es'}, ${s.images.length} program image${s.images.length === 1 ? '' : 's'}, ${s.events} events over ${s.wallMs.toFixed(1)} ms`);
   for (const img of s.images) {
-    lines.push(`  pid ${img.pid} ${img.exe || '(unknown program)'}${img.loadMs !== undefined ? `: ${img.objects.length} objects mapped in ${img.loadMs.toFixed(2)} ms before main` : ''}`);
+    lines.push(`  pid ${img.pid} ${img.exe || '(unknown program)'}${img.loadMs !== undefined ? `: ${img.objects.filter((o) => !o.runtime).length} objects mapped in ${img.loadMs.toFixed(2)} ms before main` : ''}`);
     for (const o of img.objects) {
       if (o.via === 'executable') continue;
       lines.push(`    ${o.name === o.path ? o.path : `${o.name} => ${o.path}`} [${o.via}]${o.runtime ? ' (dlopen)' : ''}`);
