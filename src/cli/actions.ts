@@ -15,7 +15,7 @@ export interface GenFlags {
   'skip-unreadable'?: boolean;
 }
 
-export async function genAction(paths: string[], flags: GenFlags): Promise<number> {
+export async function genAction(paths: string[], flags: GenFlags, extra: { runtime?: Set<string> } = {}): Promise<number> {
   const { generateSpec } = await import('../artifact/gen.js');
   const { warn } = await import('./errors.js');
   const skip = flags['skip-unreadable'] === true;
@@ -24,7 +24,7 @@ export async function genAction(paths: string[], flags: GenFlags): Promise<numbe
     unreadable++;
     warn(`${path}: ${reason}${skip ? ' (skipped)' : ''}`);
   };
-  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable });
+  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable, runtime: extra.runtime });
   if (unreadable > 0 && !skip) {
     const { FormatError } = await import('../host/file-reader.js');
     const subject = flags.root ?? paths.join(' ');

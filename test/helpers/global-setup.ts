@@ -16,7 +16,15 @@ function stale(dir: string): boolean {
   return false;
 }
 
+/** native/ sources newer than the module built from them. */
+function nativeStale(): boolean {
+  const built = join('dist', 'native', 'libcompat.so');
+  if (!existsSync(built)) return true;
+  const at = statSync(built).mtimeMs;
+  return readdirSync('native').some((f) => statSync(join('native', f)).mtimeMs > at);
+}
+
 /** CLI tests run the built binary: build when the test command did not, or the build is stale. */
 export default async function globalSetup(): Promise<void> {
-  if (!existsSync('oclif.manifest.json') || stale('src')) execSync('npm run build', { stdio: 'inherit' });
+  if (!existsSync('oclif.manifest.json') || stale('src') || nativeStale()) execSync('npm run build', { stdio: 'inherit' });
 }

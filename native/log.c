@@ -1,0 +1,378 @@
+#define _GNU_SOURCE
+#include "log.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#include "sys.h"
+
+/* Bytes mapped at a time; when a window fills, the file grows by another and the next is mapped. */
+#define WINDOW (256u * 1024u)
+#define DIR_MAX 3072
+
+struct kts {
+  long sec;
+  long nsec;
+};
+
+/* From libc when the module is preloaded (its vDSO clock is ~20× cheaper than a system call). */
+extern int libc_clock_gettime(int clock, struct kts *ts) __asm__("clock_gettime") __attribute__((weak));
+extern char **libc_environ __asm__("__environ") __attribute__((weak));
+
+/* The kernel's vDSO clock, found through the auxiliary vector when no libc is there to offer it. */
+typedef int (*clock_fn)(int, struct kts *);
+static clock_fn vdso_clock;
+
+static char trace_dir[DIR_MAX];
+static size_t trace_dir_len;
+static char exe_path[4096];
+static volatile int configured;
+
+struct proc_log {
+  int ready;
+  int failed;
+  int fd;
+  uint32_t pos;
+  uint64_t off;
+  char *win;
+  uint32_t lock;
+};
+
+/*
+ * Zeroed in a fork child (MADV_WIPEONFORK): the child then knows at its first event that it is a
+ * new process, opens a log of its own and never touches the parent's mapping.
+ */
+struct proc_state {
+  int pid;
+  int ppid;
+  struct proc_log logs[2];
+};
+
+static struct proc_state *state;
+static int wipe_on_fork;
+
+struct thread_cache {
+  int pid;
+  int tid;
+  int busy;
+};
+static __thread struct thread_cache tcache __attribute__((tls_model("initial-exec")));
+
+int log_enter(void) {
+  if (tcache.busy) return 0;
+  tcache.busy = 1;
+  return 1;
+}
+
+void log_leave(void) { tcache.busy = 0; }
+
+const char *log_exe_path(void) { return exe_path; }
+
+static const char *env_value(char **envp, const char *key) {
+  size_t n = cstrlen(key);
+  for (char **e = envp; e && *e; e++)
+    if (cstartswith(*e, key) && (*e)[n] == '=') return *e + n + 1;
+  return 0;
+}
+
+/*
+ * The vDSO's clock_gettime, by name from its dynamic symbol table (DT_HASH gives the count). The
+ * auxiliary vector follows the environment on the initial stack, which is what the loader passes
+ * to the module's constructor.
+ */
+static void find_vdso_clock(char **envp) {
+  if (!envp) return;
+  char **e = envp;
+  while (*e) e++;
+  const Elf64_auxv_t *av = (const Elf64_auxv_t *)(e + 1);
+  uintptr_t base = 0;
+  for (; av->a_type != AT_NULL; av++)
+    if (av->a_type == AT_SYSINFO_EHDR) base = av->a_un.a_val;
+  if (!base) return;
+  const Elf64_Ehdr *eh = (const Elf64_Ehdr *)base;
+  const Elf64_Phdr *ph = (const Elf64_Phdr *)(base + eh->e_phoff);
+  uintptr_t bias = 0;
+  const Elf64_Dyn *dyn = 0;
+  for (int i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type == PT_LOAD && ph[i].p_offset == 0) bias = base - ph[i].p_vaddr;
+    if (ph[i].p_type == PT_DYNAMIC) dyn = (const Elf64_Dyn *)(base + ph[i].p_offset);
+  }
+  if (!dyn) return;
+  const Elf64_Sym *sym = 0;
+  const char *strtab = 0;
+  const uint32_t *hash = 0;
+  for (; dyn->d_tag != DT_NULL; dyn++) {
+    if (dyn->d_tag == DT_SYMTAB) sym = (const Elf64_Sym *)(bias + dyn->d_un.d_ptr);
+    else if (dyn->d_tag == DT_STRTAB) strtab = (const char *)(bias + dyn->d_un.d_ptr);
+    else if (dyn->d_tag == DT_HASH) hash = (const uint32_t *)(bias + dyn->d_un.d_ptr);
+  }
+  if (!sym || !strtab || !hash) return;
+#if defined(__x86_64__)
+  const char *want = "__vdso_clock_gettime";
+#else
+  const char *want = "__kernel_clock_gettime";
+#endif
+  for (uint32_t i = 0; i < hash[1]; i++) {
+    const char *name = strtab + sym[i].st_name;
+    size_t k = 0;
+    while (want[k] && name[k] == want[k]) k++;
+    if (!want[k] && !name[k] && sym[i].st_value && ELF64_ST_TYPE(sym[i].st_info) == STT_FUNC) {
+      vdso_clock = (clock_fn)(bias + sym[i].st_value);
+      return;
+    }
+  }
+}
+
+void log_configure(char **envp) {
+  if (__atomic_load_n(&configured, __ATOMIC_ACQUIRE)) return;
+  if (envp && !&libc_clock_gettime) find_vdso_clock(envp);
+  if (!envp && &libc_environ) envp = libc_environ;
+  const char *dir = env_value(envp, "COMPAT_TRACE_DIR");
+  size_t n = dir ? cstrlen(dir) : 0;
+  if (n > 0 && n < DIR_MAX - 64) {
+    void *page = (void *)sys6(SYS_mmap, 0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if ((unsigned long)page < (unsigned long)-4096) {
+      wipe_on_fork = sys3(SYS_madvise, page, 4096, MADV_WIPEONFORK) == 0;
+      for (size_t i = 0; i < n; i++) trace_dir[i] = dir[i];
+      trace_dir[n] = 0;
+      trace_dir_len = n;
+      long len = sys4(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", exe_path, sizeof exe_path - 1);
+      exe_path[len > 0 ? len : 0] = 0;
+      state = page;
+    }
+  }
+  __atomic_store_n(&configured, 1, __ATOMIC_RELEASE);
+}
+
+static uint64_t now_ns(void) {
+  struct kts ts = {0, 0};
+  if (&libc_clock_gettime) libc_clock_gettime(1 /* CLOCK_MONOTONIC */, &ts);
+  else if (vdso_clock) vdso_clock(1, &ts);
+  else sys2(SYS_clock_gettime, 1, &ts);
+  return (uint64_t)ts.sec * 1000000000u + (uint64_t)ts.nsec;
+}
+
+/* The calling process's state, refreshed after a fork (the page reads zero in the child). */
+static struct proc_state *current(void) {
+  if (!configured) log_configure(0);
+  struct proc_state *s = state;
+  if (!s) return 0;
+  int pid = __atomic_load_n(&s->pid, __ATOMIC_ACQUIRE);
+  if (pid == 0 || (!wipe_on_fork && pid != (int)sys0(SYS_getpid))) {
+    if (!wipe_on_fork && pid != 0) {
+      /* No MADV_WIPEONFORK (kernel < 4.14): forget the parent's logs by hand. */
+      for (int r = 0; r < 2; r++) s->logs[r] = (struct proc_log){0, 0, 0, 0, 0, 0, 0};
+    }
+    s->ppid = (int)sys0(SYS_getppid);
+    __atomic_store_n(&s->pid, (int)sys0(SYS_getpid), __ATOMIC_RELEASE);
+  }
+  return s;
+}
+
+static void put(struct ev *e, const char *s, size_t n) {
+  if ((size_t)(e->end - e->p) < n) {
+    e->overflow = 1;
+    return;
+  }
+  for (size_t i = 0; i < n; i++) e->p[i] = s[i];
+  e->p += n;
+}
+
+static void put_c(struct ev *e, const char *s) { put(e, s, cstrlen(s)); }
+
+static void put_u(struct ev *e, uint64_t v) {
+  char tmp[24];
+  int i = 24;
+  do tmp[--i] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  put(e, tmp + i, (size_t)(24 - i));
+}
+
+/* A JSON string; a value too long for the event is cut and the event marked `"cut":1`. */
+static void put_json(struct ev *e, const char *s) {
+  static const char hex[] = "0123456789abcdef";
+  put(e, "\"", 1);
+  for (; *s; s++) {
+    unsigned char c = (unsigned char)*s;
+    if ((size_t)(e->end - e->p) < 16) {
+      e->overflow = 1;
+      break;
+    }
+    if (c == '"' || c == '\\') {
+      *e->p++ = '\\';
+      *e->p++ = (char)c;
+    } else if (c < 0x20 || c == 0x7f) {
+      char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+      put(e, u, 6);
+    } else *e->p++ = (char)c;
+  }
+  *e->p++ = '"';
+}
+
+int ev_begin(struct ev *e, enum log_role role, const char *name) {
+  (void)role;
+  struct proc_state *s = current();
+  if (!s) return 0;
+  if (tcache.pid != s->pid) {
+    tcache.tid = (int)sys0(SYS_gettid);
+    tcache.pid = s->pid;
+  }
+  e->p = e->buf;
+  e->end = e->buf + sizeof e->buf - 16;
+  e->overflow = 0;
+  put_c(e, "{\"ts\":");
+  put_u(e, now_ns());
+  put_c(e, ",\"pid\":");
+  put_u(e, (uint64_t)s->pid);
+  put_c(e, ",\"tid\":");
+  put_u(e, (uint64_t)tcache.tid);
+  put_c(e, ",\"ev\":\"");
+  put_c(e, name);
+  put_c(e, "\"");
+  return 1;
+}
+
+void ev_str(struct ev *e, const char *key, const char *value) {
+  put_c(e, ",\"");
+  put_c(e, key);
+  put_c(e, "\":");
+  put_json(e, value ? value : "");
+}
+
+void ev_int(struct ev *e, const char *key, int64_t value) {
+  put_c(e, ",\"");
+  put_c(e, key);
+  put_c(e, "\":");
+  if (value < 0) {
+    put(e, "-", 1);
+    put_u(e, (uint64_t)(-(value + 1)) + 1);
+  } else put_u(e, (uint64_t)value);
+}
+
+void ev_uint(struct ev *e, const char *key, uint64_t value) {
+  put_c(e, ",\"");
+  put_c(e, key);
+  put_c(e, "\":");
+  put_u(e, value);
+}
+
+static void lock(uint32_t *l) {
+  while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) sys0(SYS_sched_yield);
+}
+
+static void unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+
+static int map_window(struct proc_log *lg, uint64_t off) {
+  if (sys2(SYS_ftruncate, lg->fd, off + WINDOW) != 0) return -1;
+  long p = sys6(SYS_mmap, 0, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED, lg->fd, off);
+  if ((unsigned long)p >= (unsigned long)-4096) return -1;
+  /* A fork child must not inherit the parent's window: it could write into the parent's log. */
+  sys3(SYS_madvise, p, WINDOW, MADV_DONTFORK);
+  if (lg->win) sys2(SYS_munmap, lg->win, WINDOW);
+  lg->win = (char *)p;
+  lg->off = off;
+  lg->pos = 0;
+  return 0;
+}
+
+static void append(struct proc_log *lg, const char *data, size_t n) {
+  while (n > 0 && !lg->failed) {
+    size_t room = WINDOW - lg->pos;
+    size_t k = n < room ? n : room;
+    for (size_t i = 0; i < k; i++) lg->win[lg->pos + i] = data[i];
+    lg->pos += (uint32_t)k;
+    data += k;
+    n -= k;
+    if (lg->pos == WINDOW && map_window(lg, lg->off + WINDOW) != 0) lg->failed = 1;
+  }
+}
+
+/* `<dir>/<pid>.<n>.<role>.jsonl`, n counting the program images this pid ran (exec keeps the pid). */
+static int open_log(struct proc_state *s, enum log_role role) {
+  char path[DIR_MAX + 64];
+  struct ev name;
+  for (int n = 0; n < 64; n++) {
+    name.p = path;
+    name.end = path + sizeof path - 1;
+    name.overflow = 0;
+    put(&name, trace_dir, trace_dir_len);
+    put_c(&name, "/");
+    put_u(&name, (uint64_t)s->pid);
+    put_c(&name, ".");
+    put_u(&name, (uint64_t)n);
+    put_c(&name, role == ROLE_AUDIT ? ".audit.jsonl" : ".files.jsonl");
+    *name.p = 0;
+    long fd = sys4(SYS_openat, AT_FDCWD, path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) return (int)fd;
+    if (fd != -17 /* EEXIST */) return -1;
+  }
+  return -1;
+}
+
+static void start_log(struct proc_state *s, struct proc_log *lg, enum log_role role) {
+  lg->ready = 1;
+  int fd = open_log(s, role);
+  if (fd < 0) {
+    lg->failed = 1;
+    return;
+  }
+  lg->fd = fd;
+  if (map_window(lg, 0) != 0) {
+    lg->failed = 1;
+    return;
+  }
+  struct ev e;
+  if (!ev_begin(&e, role, "start")) return;
+  ev_uint(&e, "ppid", (uint64_t)s->ppid);
+  ev_str(&e, "exe", exe_path);
+  ev_str(&e, "role", role == ROLE_AUDIT ? "audit" : "files");
+  put_c(&e, "}\n");
+  append(lg, e.buf, (size_t)(e.p - e.buf));
+}
+
+void ev_commit(struct ev *e, enum log_role role) {
+  struct proc_state *s = current();
+  if (!s) return;
+  e->end += 16;
+  if (e->overflow) put_c(e, ",\"cut\":1");
+  put_c(e, "}\n");
+  struct proc_log *lg = &s->logs[role];
+  lock(&lg->lock);
+  if (!lg->ready) start_log(s, lg, role);
+  if (!lg->failed) append(lg, e->buf, (size_t)(e->p - e->buf));
+  unlock(&lg->lock);
+}
+
+void log_finish(void) {
+  struct proc_state *s = state;
+  if (!s || s->pid != (int)sys0(SYS_getpid)) return;
+  for (int r = 0; r < 2; r++) {
+    struct proc_log *lg = &s->logs[r];
+    lock(&lg->lock);
+    if (lg->ready && !lg->failed && lg->win) {
+      sys2(SYS_ftruncate, lg->fd, lg->off + lg->pos);
+      sys2(SYS_munmap, lg->win, WINDOW);
+      sys1(SYS_close, lg->fd);
+      lg->win = 0;
+      lg->failed = 1; /* anything after this (a late destructor's open) is not recorded */
+    }
+    unlock(&lg->lock);
+  }
+}
+
+/* Freestanding: the compiler may still emit calls to these for copies and clears. */
+__attribute__((visibility("hidden"))) void *memcpy(void *d, const void *s, size_t n) {
+  char *dp = d;
+  const char *sp = s;
+  while (n--) *dp++ = *sp++;
+  return d;
+}
+
+__attribute__((visibility("hidden"))) void *memset(void *d, int c, size_t n) {
+  char *dp = d;
+  while (n--) *dp++ = (char)c;
+  return d;
+}

@@ -1,0 +1,45 @@
+/*
+ * The per-process event log. Each process (and each program image an exec starts in it) writes its
+ * own file, `$COMPAT_TRACE_DIR/<pid>.<n>.<role>.jsonl`, one JSON object per line. Events go into a
+ * shared file mapping, so recording costs no write() per event, the data survives an exec or a
+ * kill, and the file is cut to its length at exit (a killed process leaves NUL padding, which
+ * readers skip). The log is switched off when COMPAT_TRACE_DIR is unset: the same module can then
+ * serve other purposes (the location cache) without recording anything.
+ */
+#ifndef COMPAT_LOG_H
+#define COMPAT_LOG_H
+
+#include <stdint.h>
+
+/* The loader's callbacks run in the audit namespace's copy, the interposers in the preload's. */
+enum log_role { ROLE_AUDIT = 0, ROLE_FILES = 1 };
+
+#define EV_BUF 6144
+
+struct ev {
+  char *p;
+  char *end;
+  int overflow;
+  char buf[EV_BUF];
+};
+
+/* Reads COMPAT_TRACE_DIR from `envp` (or the process environment when null); idempotent. */
+void log_configure(char **envp);
+/* The executable's path, as /proc/self/exe names it (empty if unknown). */
+const char *log_exe_path(void);
+
+/* Thread-local re-entrancy guard: a hook that finds it set passes straight through. */
+int log_enter(void);
+void log_leave(void);
+
+/* Starts an event of this process's `role` log; 0 when recording is off. */
+int ev_begin(struct ev *e, enum log_role role, const char *name);
+void ev_str(struct ev *e, const char *key, const char *value);
+void ev_int(struct ev *e, const char *key, int64_t value);
+void ev_uint(struct ev *e, const char *key, uint64_t value);
+void ev_commit(struct ev *e, enum log_role role);
+
+/* Cuts each log to its length (the destructor). */
+void log_finish(void);
+
+#endif
