@@ -48,7 +48,8 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag
     if (ev_begin(&e, ROLE_AUDIT, "search")) {
       ev_str(&e, "name", name);
       ev_uint(&e, "flag", flag);
-      ev_str(&e, "by", object_path(cookie));
+      /* Candidates follow their name in the same thread: the requester is written once, with the name. */
+      if (flag == LA_SER_ORIG) ev_str(&e, "by", object_path(cookie));
       if (answer != name) ev_str(&e, "answer", answer ? answer : "");
       ev_commit(&e, ROLE_AUDIT);
     }

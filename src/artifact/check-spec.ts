@@ -1,10 +1,10 @@
 import { machineName } from '../host/elf.js';
 import { checkApp, type CheckReport } from '../host/check.js';
-import { type HostIndex, loadOrScan } from '../host/host-index.js';
+import type { HostIndex } from '../host/host-index.js';
 import { splitLibraryPath, splitPreloadList } from '../host/loader.js';
 import { loaderPlatform } from '../host/platform.js';
 import type { LegacyPlatform } from './legacy.js';
-import { type CompatSpec, parseSpec, readSpecFile } from './spec.js';
+import { type CompatSpec, parseSpec } from './spec.js';
 
 export interface SpecCheckOptions {
   extraDirs?: string[];
@@ -19,6 +19,8 @@ export interface SpecCheckOptions {
   cwd?: string;
   /** GLIBC_TUNABLES as the application will run with it (`glibc.cpu.hwcaps` masks). */
   tunables?: string;
+  /** Check against this root file system as if it were the node's `/`. */
+  root?: string;
 }
 
 /** What a check takes from the environment the application will run in. */
@@ -51,10 +53,4 @@ export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: st
 export function checkSpecText(text: string, source: string, index: HostIndex, ldLibraryPath?: string, env: RunEnvironment = {}): { spec: CompatSpec; report: CheckReport } {
   const spec = parseSpec(text, source, { legacyPlatform: legacyPlatformOf(index) });
   return { spec, report: checkSpec(spec, index, ldLibraryPath, env) };
-}
-
-export function checkSpecFile(path: string, opts: SpecCheckOptions = {}): CheckReport {
-  const { index } = loadOrScan({ extraDirs: opts.extraDirs, indexFile: opts.indexFile });
-  const spec = readSpecFile(path, { legacyPlatform: legacyPlatformOf(index) });
-  return checkSpec(spec, index, opts.ldLibraryPath, opts);
 }

@@ -1,26 +1,13 @@
-/** How to reach a registry: the same flags as `pull`. */
-export interface RegistryFlags {
-  plainHttp?: boolean;
-  insecure?: boolean;
-  caFile?: string;
-  username?: string;
-  password?: string;
-  /**
-   * The registry host `username`/`password` are for. Unset, they are for the registry of the
-   * reference being opened; either way no other host ever receives them.
-   */
-  credentialHost?: string;
-  /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
-  ociLayout?: boolean;
-  /** Seconds to wait for the registry: to connect, for each answer, for a download to move. */
-  timeout?: number;
-}
+import type { RegistryFlags } from './targets.js';
+
+export type { RegistryFlags };
 
 /**
  * The spec a registry reference names, pulled through the node's store: its text and the digest
- * of the manifest it came from. `signal` abandons the registry requests.
+ * of the manifest it came from; for an image or an index, the newest compat artifact among its
+ * referrers (find-spec.ts). `signal` abandons the registry requests.
  */
-export async function fetchSpecText(uri: string, flags: RegistryFlags = {}, signal?: AbortSignal): Promise<{ text: string; digest: string }> {
-  const { fetchSpecFromRegistry } = await import('./transfer.js');
-  return fetchSpecFromRegistry(uri, signal ? { ...flags, signal } : flags);
+export async function fetchSpecText(uri: string, flags: RegistryFlags & { platform?: string } = {}, signal?: AbortSignal): Promise<{ text: string; digest: string }> {
+  const { fetchSpecText: find } = await import('./find-spec.js');
+  return find(uri, flags, signal);
 }

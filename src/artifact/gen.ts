@@ -22,6 +22,8 @@ export interface GenOptions {
    * denied, I/O error); the spec then describes the rest. Without it, the first one is an error.
    */
   onUnreadable?: (path: string, reason: string) => void;
+  /** Real paths of files a recorded run loaded after start-up: marked `loadedAt: runtime`. */
+  runtime?: Set<string>;
 }
 
 interface Found {
@@ -182,6 +184,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     const b = appBinaryFromElf(path, f.elf!, (bundledOf.get(f.real) ?? []).map(rel), f.runnable);
     realPathOf.set(b, f.real);
     if (aliases.length) b.aliases = aliases;
+    if (opts.runtime?.has(f.real)) b.loadedAt = 'runtime';
     binaries.push(b);
   }
   binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));

@@ -1,8 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { writeFileAtomic } from '../host/atomic-file.js';
-import { checkSpecText } from './check-spec.js';
-import type { RegistryFlags } from './fetch-spec.js';
+import type { SpecFlags } from './find-spec.js';
 import type { HostIndex } from '../host/host-index.js';
 
 /**
@@ -35,14 +33,12 @@ export interface LabelResult {
 }
 
 /** Checks each artifact against this node; every reference must resolve before any label is produced. */
-export async function computeLabels(refs: string[], index: HostIndex, flags: RegistryFlags, ldLibraryPath?: string): Promise<LabelResult[]> {
-  const { fetchSpecText } = await import('./fetch-spec.js');
-  const { readFileSync } = await import('node:fs');
+export async function computeLabels(refs: string[], index: HostIndex, flags: SpecFlags, ldLibraryPath?: string): Promise<LabelResult[]> {
+  const { checkTarget } = await import('./spec-source.js');
   const out: LabelResult[] = [];
   const names = new Map<string, string>();
   for (const ref of refs) {
-    const text = !flags.ociLayout && existsSync(ref) ? readFileSync(ref, 'utf8') : (await fetchSpecText(ref, flags)).text;
-    const { report } = checkSpecText(text, ref, index, ldLibraryPath);
+    const { report } = await checkTarget(ref, { flags, index, ldLibraryPath });
     const label = `${LABEL_PREFIX}${labelName(ref)}`;
     const clash = names.get(label);
     if (clash && clash !== ref) throw new Error(`${ref}: its label ${label} would clash with ${clash}'s`);

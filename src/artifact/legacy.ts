@@ -1,5 +1,5 @@
 import { SpecError } from './errors.js';
-import type { CompatSpec } from './spec.js';
+import type { CompatSpec } from './spec-types.js';
 
 /** The seed prototype's format: `{"version": "0.0.1", "attributes": {"llnl.compatlib.*": …}}`. */
 export interface LegacySpec {

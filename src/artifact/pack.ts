@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Descriptor, ImageManifest } from '../registry/target.js';
 import { SpecError } from './errors.js';
-import { ANNOTATIONS, type CompatSpec, MEDIA_TYPES, parseSpec, type ParseOptions } from './spec.js';
+import { ANNOTATIONS, type CompatSpec, MEDIA_TYPES } from './spec.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_EMPTY = 'application/vnd.oci.empty.v1+json';
@@ -30,9 +30,9 @@ export function describe(mediaType: string, content: Buffer, extra: Partial<Desc
 }
 
 /** The OCI manifest of a compat artifact (DESIGN.md: image manifest v1.1, empty config, one spec layer). */
-export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created?: Date } = {}): PackedArtifact {
+export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created?: Date; annotations?: Record<string, string>; layerAnnotations?: Record<string, string> } = {}): PackedArtifact {
   const specBytes = Buffer.from(`${JSON.stringify(spec, null, 2)}\n`);
-  const layer = describe(MEDIA_TYPES.spec, specBytes, { annotations: { 'org.opencontainers.image.title': SPEC_FILENAME } });
+  const layer = describe(MEDIA_TYPES.spec, specBytes, { annotations: { ...opts.layerAnnotations, 'org.opencontainers.image.title': SPEC_FILENAME } });
   const config = describe(OCI_EMPTY, EMPTY);
   const created = (opts.created ?? (spec.created ? new Date(spec.created) : new Date())).toISOString();
   const manifest: ImageManifest = {
@@ -42,12 +42,7 @@ export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created
     config,
     layers: [layer],
     ...(opts.subject ? { subject: { mediaType: opts.subject.mediaType, digest: opts.subject.digest, size: opts.subject.size } } : {}),
-    annotations: {
-      'org.opencontainers.image.created': created,
-      'org.opencontainers.image.title': spec.name ?? SPEC_FILENAME,
-      [ANNOTATIONS.name]: spec.name ?? '',
-      [ANNOTATIONS.platform]: `${spec.platform.os}/${spec.platform.architecture}`,
-    },
+    annotations: { ...specAnnotations(spec, created), ...opts.annotations },
   };
   const manifestBytes = Buffer.from(JSON.stringify(manifest));
   return {
@@ -61,8 +56,18 @@ export function packSpec(spec: CompatSpec, opts: { subject?: Descriptor; created
   };
 }
 
+/** A compat artifact's own manifest annotations: when, what, for which platform. */
+export function specAnnotations(spec: CompatSpec, created: string): Record<string, string> {
+  return {
+    'org.opencontainers.image.created': created,
+    'org.opencontainers.image.title': spec.name ?? SPEC_FILENAME,
+    [ANNOTATIONS.name]: spec.name ?? '',
+    [ANNOTATIONS.platform]: `${spec.platform.os}/${spec.platform.architecture}`,
+  };
+}
+
 /** What a manifest is, as `list` and `discover` name it; compat never mistakes a neighbour for its own. */
-export type ArtifactKind = 'compat' | 'compat-legacy' | 'nfd-image-compatibility' | 'compspec' | 'image' | 'index' | 'other';
+export type ArtifactKind = 'compat' | 'nfd-image-compatibility' | 'compspec' | 'image' | 'index' | 'other';
 
 export function classify(m: { mediaType?: string; artifactType?: string; config?: { mediaType: string }; layers?: Descriptor[] }): ArtifactKind {
   const type = m.artifactType ?? m.config?.mediaType;
@@ -81,8 +86,4 @@ export function specLayerOf(manifest: ImageManifest, ref: string): Descriptor {
   const layer = manifest.layers.find((l) => l.mediaType === MEDIA_TYPES.spec);
   if (!layer) throw new SpecError(ref, `compat artifact has no ${MEDIA_TYPES.spec} layer`);
   return layer;
-}
-
-export function unpackSpec(bytes: Buffer, ref: string, opts: ParseOptions = {}): CompatSpec {
-  return parseSpec(bytes.toString('utf8'), ref, opts);
 }

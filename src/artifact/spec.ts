@@ -1,9 +1,11 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { fileTypeName } from '../host/file-reader.js';
-import type { AppBinary } from '../host/app.js';
 import { SpecError } from './errors.js';
 import { validate as validateGenerated } from './spec-validator.generated.js';
 import { fromLegacy, isLegacy, type LegacySpec } from './legacy.js';
+import type { CompatSpec } from './spec-types.js';
+
+export type { CompatSpec, SpecBinary } from './spec-types.js';
 
 export { SpecError };
 
@@ -19,17 +21,6 @@ export const ANNOTATIONS = {
   platform: 'io.compspec.compat.platform',
 } as const;
 
-export type SpecBinary = AppBinary;
-
-export interface CompatSpec {
-  schemaVersion: 1;
-  kind: 'binary' | 'directory' | 'rootfs';
-  name?: string;
-  created?: string;
-  platform: { os: string; architecture: string; machine?: string; glibc?: string };
-  binaries: SpecBinary[];
-  attributes: Record<string, string>;
-}
 
 type Validator = ((doc: unknown) => boolean) & { errors?: Array<{ instancePath: string; message?: string }> | null };
 const validator = validateGenerated as Validator;
@@ -159,8 +150,13 @@ function mib(bytes: number): string {
 }
 
 export function readSpecFile(path: string, opts: ParseOptions = {}): CompatSpec {
+  return parseSpec(readSpecBytes(path).toString('utf8'), path, opts);
+}
+
+/** A spec file's bytes, unparsed; an ELF file is named for what it is. */
+export function readSpecBytes(path: string): Buffer {
   if (sniffInput(path).kind === 'elf') throw new SpecError(path, 'is an ELF file, not a spec (describe it with `compat gen`)');
-  return parseSpec(readInputFile(path).toString('utf8'), path, opts);
+  return readInputFile(path);
 }
 
 /** OCI architecture names (as image indexes use them) for ELF machine names. */

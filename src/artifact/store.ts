@@ -1,14 +1,32 @@
 import { promises as fs } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { BadBlob, OciLayout } from '../registry/layout.js';
-import type { Descriptor, Target } from '../registry/target.js';
-import { storeDir } from './targets.js';
 
 /**
- * The node's store as a whole: one OCI layout per repository under `storeDir()`. Verifying it,
- * repairing it, and restoring a corrupted artifact from its registry.
+ * The node's store: one OCI image layout per remote repository under `storeDir()`, so skopeo
+ * reads it as `oci:DIR:tag`. Where it is, the layout of one repository, and verifying and
+ * repairing it as a whole. Several processes share it: each layout serialises its index.json
+ * updates with its own file lock (src/registry/layout-files.ts), and a pull repairs what it
+ * finds corrupted (src/registry/pull-through.ts).
  */
+
+export function dataHome(): string {
+  return process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
+}
+
+export function storeDir(): string {
+  return process.env.COMPAT_STORE || join(dataHome(), 'compat', 'store');
+}
+
+/** The store's layout for one remote repository. */
+export async function storeFor(repo: { registry: string; repository: string }): Promise<OciLayout> {
+  const { OciLayout } = await import('../registry/layout.js');
+  return new OciLayout(join(storeDir(), repo.registry.replace(/:/g, '_'), repo.repository));
+}
+
+/** `pull -o` stages files in `<DIR's parent>/.compat-pull-XXXXXX`. */
+export const PULL_STAGING_PREFIX = '.compat-pull-';
 
 /** `push` stages directories in `<tmp>/compat-push-<pid>-XXXXXX`; older versions wrote no pid. */
 export const PUSH_TEMP_PREFIX = 'compat-push-';
@@ -89,30 +107,4 @@ async function findPushLeftovers(tmp: string): Promise<string[]> {
     if (abandoned(m[1] !== undefined ? Number(m[1]) : undefined, st.mtimeMs)) out.push(path);
   }
   return out.sort();
-}
-
-/** Is this error a blob of the store that is missing or fails its digest (something the registry can put back)? */
-export function brokenInStore(e: unknown): boolean {
-  const code = (e as { code?: string })?.code;
-  return code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH' || code === 'BLOB_UNKNOWN' || code === 'MANIFEST_UNKNOWN';
-}
-
-/**
- * Puts back, from `source`, every blob of `root`'s graph that the store lacks or holds corrupted
- * (those are removed first: a blob that fails its digest can never become right). A corrupted
- * manifest hides its children, hence the rounds. When the source does not answer, the error names
- * the original problem and why it could not be repaired.
- */
-export async function restoreGraph(source: Target, store: OciLayout, root: Descriptor, cause: Error, opts: { concurrency?: number } = {}): Promise<void> {
-  const { copyGraph, RegistryError } = await import('../registry/index.js');
-  for (let round = 0; round < 4; round++) {
-    const broken = await store.repairGraph(root);
-    if (!broken.length) return;
-    try {
-      for (const d of broken) await copyGraph(source, d, store, undefined, { concurrency: opts.concurrency });
-    } catch (e) {
-      throw new RegistryError('LAYOUT', `${cause.message}; fetching it again from ${source.name} failed: ${(e as Error).message}`);
-    }
-  }
-  throw cause;
 }

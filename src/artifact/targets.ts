@@ -1,7 +1,24 @@
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
+import { isDigest } from '../registry/digest.js';
 import type { Target } from '../registry/target.js';
-import type { RegistryFlags } from './fetch-spec.js';
+
+/** How to reach a registry: the same flags as `pull`. */
+export interface RegistryFlags {
+  plainHttp?: boolean;
+  insecure?: boolean;
+  caFile?: string;
+  username?: string;
+  password?: string;
+  /**
+   * The registry host `username`/`password` are for. Unset, they are for the registry of the
+   * reference being opened; either way no other host ever receives them.
+   */
+  credentialHost?: string;
+  /** References name OCI image layout directories (`DIR[:tag|@digest]`) instead of registries. */
+  ociLayout?: boolean;
+  /** Seconds to wait for the registry: to connect, for each answer, for a download to move. */
+  timeout?: number;
+}
 
 /** What a command names: a target plus the tag or digest inside it. */
 export interface Located {
@@ -14,19 +31,10 @@ export interface Located {
   repository?: { registry: string; repository: string };
 }
 
-export function dataHome(): string {
-  return process.env.XDG_DATA_HOME || join(homedir(), '.local', 'share');
-}
-
-/** The node's store: one OCI image layout per repository, so skopeo reads it as `oci:DIR:tag`. */
-export function storeDir(): string {
-  return process.env.COMPAT_STORE || join(dataHome(), 'compat', 'store');
-}
-
 /** `DIR[:tag|@digest]` as ORAS's --oci-layout reads it. */
 export function splitLayoutRef(input: string): { dir: string; reference?: string } {
   const at = input.lastIndexOf('@');
-  if (at > 0 && input.slice(at + 1).startsWith('sha256:')) return { dir: input.slice(0, at), reference: input.slice(at + 1) };
+  if (at > 0 && isDigest(input.slice(at + 1))) return { dir: input.slice(0, at), reference: input.slice(at + 1) };
   const colon = input.lastIndexOf(':');
   if (colon > 0 && !input.slice(colon + 1).includes('/')) return { dir: input.slice(0, colon), reference: input.slice(colon + 1) };
   return { dir: input };
@@ -67,10 +75,4 @@ export async function locate(input: string, flags: LocateFlags, opts: { reposito
   const ref = opts.repositoryOnly ? parseRepository(input) : parseReference(input);
   const target = new RemoteRepository(ref, await remoteOptions(flags, ref.registry));
   return { target, reference: ref.digest ?? ref.tag, label: input, repository: { registry: ref.registry, repository: ref.repository } };
-}
-
-/** The store's layout for one remote repository. */
-export async function storeFor(repo: { registry: string; repository: string }): Promise<Target> {
-  const { OciLayout } = await import('../registry/index.js');
-  return new OciLayout(join(storeDir(), repo.registry.replace(/:/g, '_'), repo.repository));
 }

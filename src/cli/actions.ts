@@ -15,7 +15,7 @@ export interface GenFlags {
   'skip-unreadable'?: boolean;
 }
 
-export async function genAction(paths: string[], flags: GenFlags): Promise<number> {
+export async function genAction(paths: string[], flags: GenFlags, extra: { runtime?: Set<string> } = {}): Promise<number> {
   const { generateSpec } = await import('../artifact/gen.js');
   const { warn } = await import('./errors.js');
   const skip = flags['skip-unreadable'] === true;
@@ -24,7 +24,7 @@ export async function genAction(paths: string[], flags: GenFlags): Promise<numbe
     unreadable++;
     warn(`${path}: ${reason}${skip ? ' (skipped)' : ''}`);
   };
-  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable });
+  const spec = generateSpec(paths, { root: flags.root, name: flags.name, onUnreadable, runtime: extra.runtime });
   if (unreadable > 0 && !skip) {
     const { FormatError } = await import('../host/file-reader.js');
     const subject = flags.root ?? paths.join(' ');
@@ -47,7 +47,6 @@ export async function depsAction(binary: string, flags: { json?: boolean; root?:
   return report.missing.length > 0 ? 1 : 0;
 }
 
-/** A check of a spec file on this node (no registry, no daemon). */
 /** `--cwd DIR` as an absolute directory (where the application will run); it must exist. */
 export function workingDir(dir: string | undefined): string | undefined {
   if (dir === undefined) return undefined;
@@ -62,10 +61,29 @@ export function workingDir(dir: string | undefined): string | undefined {
   return abs;
 }
 
-export async function checkFileAction(spec: string, flags: { json?: boolean; path?: string[]; cwd?: string }): Promise<number> {
-  const { checkSpecFile } = await import('../artifact/check-spec.js');
-  const report = checkSpecFile(spec, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES });
-  return printReport(spec, report, flags.json);
+/** `--root DIR` as an absolute directory (a root file system checked as if it were `/`); it must exist. */
+export function rootDir(dir: string | undefined): string | undefined {
+  if (dir === undefined) return undefined;
+  const abs = resolvePath(dir);
+  let ok = false;
+  try {
+    ok = statSync(abs).isDirectory();
+  } catch {
+    ok = false;
+  }
+  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--root expects a root file system)');
+  return abs;
+}
+
+/**
+ * `check SPEC|REF`, here or from the fast entry: the core's one fetch → index → check path. The
+ * fast entry passes only files (src/artifact/spec-source.ts decides which arguments are).
+ */
+export async function checkAction(arg: string, flags: { json?: boolean; path?: string[]; cwd?: string; root?: string; registry?: import('../artifact/find-spec.js').SpecFlags }): Promise<number> {
+  const { checkTarget } = await import('../artifact/spec-source.js');
+  const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES };
+  const { report } = await checkTarget(arg, { flags: flags.registry, extraDirs: flags.path, root: rootDir(flags.root), ldLibraryPath: process.env.LD_LIBRARY_PATH, env });
+  return printReport(arg, report, flags.json);
 }
 
 export async function printReport(subject: string, report: import('../host/check.js').CheckReport, json?: boolean): Promise<number> {

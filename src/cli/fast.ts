@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
@@ -10,7 +9,7 @@ type Options = NonNullable<ParseArgsConfig['options']>;
 
 const COMMON: Options = { debug: { type: 'boolean' } };
 const COMMANDS: Record<string, Options> = {
-  check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' } },
+  check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' }, root: { type: 'string' } },
   gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' }, 'skip-unreadable': { type: 'boolean' } },
   deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' }, cwd: { type: 'string' } },
 };
@@ -31,9 +30,12 @@ export async function runFast(argv: string[]): Promise<number | undefined> {
   try {
     switch (command) {
       case 'check': {
-        if (positionals.length !== 1 || !existsSync(positionals[0]!)) return undefined;
-        const { checkFileAction } = await import('./actions.js');
-        return await checkFileAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined });
+        // References need the registry flags, which only oclif parses.
+        if (positionals.length !== 1) return undefined;
+        const { specSource } = await import('../artifact/spec-source.js');
+        if (specSource(positionals[0]!).kind !== 'file') return undefined;
+        const { checkAction } = await import('./actions.js');
+        return await checkAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined, root: values.root as string | undefined });
       }
       case 'gen': {
         if (positionals.length === 0 && values.root === undefined) return undefined;

@@ -21,8 +21,12 @@ export default class Pull extends BaseCommand {
     try {
       const r = await pullToStore(args.reference, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, outDir: flags.output });
       bars.stop();
-      if (flags.json) await this.printJson({ reference: args.reference, digest: r.descriptor.digest, store: r.store.name, fromStore: r.fromStore, files: r.files });
-      else await this.out(`Pulled ${args.reference}${r.fromStore ? ' (from the store)' : ''}\nDigest: ${r.descriptor.digest}\n${r.files.map((f) => `Wrote ${f}\n`).join('')}`);
+      if (flags.json) await this.printJson({ ...r.summary, store: r.store.name, fromStore: r.fromStore, skipped: r.skipped });
+      else {
+        const wrote = r.files.map((f) => `Wrote ${f}\n`).join('');
+        const skipped = r.skipped.map((s) => `Skipped ${s.digest.slice(0, 19)}: ${s.reason}\n`).join('');
+        await this.out(`Pulled ${args.reference}${r.fromStore ? ' (from the store)' : ''}\nDigest: ${r.descriptor.digest}\n${wrote}${skipped}`);
+      }
     } finally {
       bars.stop();
     }

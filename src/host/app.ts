@@ -56,6 +56,8 @@ export interface AppBinary {
   x86IsaNeeded?: string[];
   /** Its dynamic symbols; absent in specs written before compat read symbols (then nothing is bound). */
   symbols?: AppSymbols;
+  /** `runtime`: a recorded run dlopen()ed it; checked like every other binary of the spec. */
+  loadedAt?: 'startup' | 'runtime';
 }
 
 export function appSymbols(s: DynamicSymbols): AppSymbols {

@@ -2,7 +2,7 @@ import { posix } from 'node:path';
 import { type AppBinary, type AppSymbols, factsOfApp } from './app.js';
 import { machineName, machineNumber, type SymbolKind } from './elf.js';
 import { isRegularFile } from './file-reader.js';
-import { highestVersion, type HostIndex, IndexSource } from './host-index.js';
+import { highestVersion, type HostIndex, IndexSource, inRoot } from './host-index.js';
 import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
 import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
 import { readPreloadFile } from './loader.js';
@@ -218,7 +218,9 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
   const reached = new Set<string>();
   const cwd = opts.cwd ?? process.cwd();
-  const preloadFile = opts.preloadFile === undefined ? '/etc/ld.so.preload' : opts.preloadFile;
+  // A root checked as the node: its own preload file, loader directories and script interpreters.
+  const root = index.root;
+  const preloadFile = opts.preloadFile === undefined ? inRoot(root, '/etc/ld.so.preload') : opts.preloadFile;
   const preload = [...(opts.preload ?? []).map((name) => ({ name, from: 'LD_PRELOAD' })), ...readPreloadFile(preloadFile).map((name) => ({ name, from: preloadFile! }))];
   const notes: Note[] = [];
   const noteSeen = new Set<string>();
@@ -235,7 +237,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     let loader = loaders.get(key);
     if (!loader) {
       const hwcaps = machine === index.machine && cls === index.class ? index.hwcaps : [];
-      const platform = loaderPlatform(machine, cls, '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
+      const platform = loaderPlatform(machine, cls, root ?? '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
       loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls, platform.hwcaps) }));
     }
     return loader;
@@ -277,7 +279,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const checkScript = (b: AppBinary, libraries: ResolvedLibrary[]) => {
     const interp = b.interpreter;
     if (!interp || overlay.isApp(overlay.place(interp))) return;
-    if (!isRegularFile(interp)) {
+    if (!isRegularFile(inRoot(root, interp))) {
       // The kernel opens a relative interpreter from the working directory: the verdict depends on it.
       const relative = !interp.startsWith('/');
       add({ kind: 'missing-interpreter', ...(relative ? { class: 'environment' as const } : {}), binary: b.path, message: `${b.path}: script interpreter ${interp} not found on this node${relative ? ' (a relative #! interpreter is opened from the working directory)' : ''}` });
@@ -287,7 +289,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     if (posix.basename(interp) !== 'env') return;
     const prog = envProgram(b.interpreterArgument);
     if (prog === undefined) return;
-    const found = findOnPath(prog, opts.path ?? process.env.PATH, process.cwd());
+    const found = findOnPath(prog, opts.path ?? process.env.PATH, process.cwd(), (p) => inRoot(root, p));
     if (found === undefined) add({ kind: 'missing-interpreter', binary: b.path, message: `${b.path}: ${prog} (run by #!${interp}) not found on PATH` });
     else checkHostProgram(b, found, libraries);
   };

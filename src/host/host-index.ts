@@ -8,7 +8,8 @@ import { readElf } from './elf.js';
 import { FormatError } from './file-reader.js';
 import { hostX86IsaLevel } from './isa.js';
 import { cacheFlagsFor, cacheLookupTable, HWCAP_EXTENSION, type LdCache, readLdCache } from './ldcache.js';
-import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
+import { readLdSoConf } from './ld-so-conf.js';
+import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult, resolveInRoot } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 
 export const INDEX_VERSION = 3;
@@ -39,6 +40,13 @@ export interface HostIndex {
    * 1 when it has no `.gnu.version`]. Read only for the libraries a check reaches.
    */
   symbols?: { file: string; toc: Record<string, [number, number, number]> };
+  /**
+   * The root file system indexed as if it were `/` (absolute host path); absent for the node's own
+   * `/`. Directory names and cache paths are as seen inside it; `objects` keys are host paths.
+   */
+  root?: string;
+  /** Directories the root's `/etc/ld.so.conf` names (with its includes), as ldconfig reads them. */
+  ldSoConf?: string[];
 }
 
 /** An object's defined symbols as a check binds against them. */
@@ -56,26 +64,45 @@ export interface ScanOptions {
   cachePath?: string;
   /** Where the index is persisted; defaults to `$XDG_CACHE_HOME/compat/host-index.json`. */
   indexFile?: string;
+  /** Index this root file system as if it were `/` (absolute; `/` or absent: the node itself). */
+  root?: string;
 }
 
 const HOST_INTERPRETERS = ['/lib64/ld-linux-x86-64.so.2', '/lib/ld-linux.so.2', '/lib/ld-linux-aarch64.so.1', '/lib/ld-linux-armhf.so.3'];
 
-export function defaultIndexFile(): string {
+/** The node's index file, or (`root`) one per root file system beside it, named by a hash of the root. */
+export function defaultIndexFile(root?: string): string {
   const base = process.env.XDG_CACHE_HOME || posix.join(homedir(), '.cache');
-  return posix.join(base, 'compat', 'host-index.json');
+  const name = root === undefined || root === '/' ? 'host-index.json' : `host-index-root-${createHash('sha256').update(root).digest('hex').slice(0, 16)}.json`;
+  return posix.join(base, 'compat', name);
 }
 
-function hostPlatform(): LoaderPlatform {
-  // The node's native loader: read it from the node's own interpreter (what `/bin/sh` runs under).
-  for (const candidate of ['/bin/sh', '/usr/bin/env', process.execPath]) {
+/** `root` made absolute; undefined for the node's own `/`. */
+export function normalRoot(root: string | undefined): string | undefined {
+  if (root === undefined) return undefined;
+  const abs = posix.resolve(root);
+  return abs === '/' ? undefined : abs;
+}
+
+/** A path as the loader inside `root` sees it, on the host (links resolved inside the root). */
+export function inRoot(root: string | undefined, p: string): string {
+  return root === undefined ? p : resolveInRoot(root, p);
+}
+
+/** The loader platform native to the node, or to `root` (told by its shell, else its loader). */
+export function hostPlatform(root?: string): LoaderPlatform {
+  // The node's native loader: read it from the node's own interpreter (what `/bin/sh` runs under);
+  // a root without a shell is told by its loader.
+  const candidates = root === undefined ? ['/bin/sh', '/usr/bin/env', process.execPath] : ['/bin/sh', '/usr/bin/env', ...HOST_INTERPRETERS];
+  for (const candidate of candidates) {
     try {
-      const e = readElf(candidate);
-      return loaderPlatform(e.machine, e.class);
+      const e = readElf(inRoot(root, candidate));
+      return loaderPlatform(e.machine, e.class, root ?? '/');
     } catch {
       /* try the next one */
     }
   }
-  return loaderPlatform(62, 64);
+  return loaderPlatform(62, 64, root ?? '/');
 }
 
 /** The dirs the index covers: default dirs, every directory the cache points into, extras; with their hwcaps subdirs. */
@@ -91,7 +118,8 @@ function dirsToIndex(platform: LoaderPlatform, cache: LdCache | null, extra: str
   return all;
 }
 
-function stamp(path: string): string {
+function stamp(path: string, root?: string): string {
+  if (root !== undefined) path = resolveInRoot(root, path);
   try {
     const st = statSync(path);
     return `${st.mtimeMs}:${st.size}:${st.ino}`;
@@ -101,16 +129,18 @@ function stamp(path: string): string {
 }
 
 /** Changes whenever the cache file or any indexed directory gains, loses or replaces an entry. */
-export function fingerprintOf(cachePath: string, dirs: string[], extra: string[]): string {
+export function fingerprintOf(cachePath: string, dirs: string[], extra: string[], root?: string): string {
   const h = createHash('sha256');
   h.update(`v${INDEX_VERSION}\0${cachePath}\0${stamp(cachePath)}\0${extra.join(':')}\0`);
-  for (const d of dirs) h.update(`${d}\0${stamp(d)}\0`);
+  if (root !== undefined) h.update(`root\0${root}\0`);
+  for (const d of dirs) h.update(`${d}\0${stamp(d, root)}\0`);
   return h.digest('hex').slice(0, 32);
 }
 
 export function scanHost(opts: ScanOptions = {}): HostIndex {
-  const platform = hostPlatform();
-  const cachePath = opts.cachePath ?? '/etc/ld.so.cache';
+  const root = normalRoot(opts.root);
+  const platform = hostPlatform(root);
+  const cachePath = opts.cachePath ?? inRoot(root, '/etc/ld.so.cache');
   let cache: LdCache | null = null;
   try {
     cache = readLdCache(cachePath);
@@ -126,7 +156,8 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   const factsFor = (path: string): string | null => {
     let real: string;
     try {
-      real = realpathSync.native(path);
+      // Inside a root, links resolve inside it (an absolute one means the root's `/`).
+      real = realpathSync.native(inRoot(root, path));
     } catch {
       return null;
     }
@@ -149,7 +180,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   for (const d of dirList) {
     let names: string[];
     try {
-      names = readdirSync(d);
+      names = readdirSync(inRoot(root, d));
     } catch {
       continue;
     }
@@ -169,7 +200,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
   const glibc = libc ? highestVersion(libc.verdef, 'GLIBC_') : undefined;
   const index: HostIndex = {
     version: INDEX_VERSION,
-    fingerprint: fingerprintOf(cachePath, dirList, extra),
+    fingerprint: fingerprintOf(cachePath, dirList, extra, root),
     created: new Date().toISOString(),
     machine: platform.machine,
     class: platform.class,
@@ -181,6 +212,7 @@ export function scanHost(opts: ScanOptions = {}): HostIndex {
     extraDirs: extra,
     ...(glibc ? { glibc } : {}),
     ...(platform.machine === 62 || platform.machine === 3 ? { x86IsaLevel: hostX86IsaLevel() } : {}),
+    ...(root !== undefined ? { root, ldSoConf: readLdSoConf(root) } : {}),
   };
   scannedTables.set(index, tables);
   return index;
@@ -288,8 +320,9 @@ export function isFresh(index: HostIndex, opts: ScanOptions = {}): boolean {
   const extra = opts.extraDirs ?? [];
   if (index.version !== INDEX_VERSION || index.extraDirs.join(':') !== extra.join(':')) return false;
   if (opts.cachePath !== undefined && opts.cachePath !== index.cachePath) return false;
-  const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
-  return fingerprintOf(index.cachePath, dirsToIndex(platform, cacheOf(index), extra), extra) === index.fingerprint;
+  if (index.root !== normalRoot(opts.root)) return false;
+  const platform = loaderPlatform(index.machine, index.class, index.root ?? '/', { hwcaps: index.hwcaps });
+  return fingerprintOf(index.cachePath, dirsToIndex(platform, cacheOf(index), extra), extra, index.root) === index.fingerprint;
 }
 
 export interface LoadedIndex {
@@ -300,7 +333,7 @@ export interface LoadedIndex {
 
 /** The persisted index when it is fresh, otherwise a new scan (saved for next time). */
 export function loadOrScan(opts: ScanOptions = {}): LoadedIndex {
-  const file = opts.indexFile ?? defaultIndexFile();
+  const file = opts.indexFile ?? defaultIndexFile(normalRoot(opts.root));
   try {
     const index = JSON.parse(readFileSync(file, 'utf8')) as HostIndex;
     if (isFresh(index, opts)) return { index, how: 'loaded' };
@@ -346,7 +379,7 @@ const derivedOf = new WeakMap<HostIndex, Derived>();
 function derived(index: HostIndex): Derived {
   let d = derivedOf.get(index);
   if (!d) {
-    const platform = loaderPlatform(index.machine, index.class, '/', { hwcaps: index.hwcaps });
+    const platform = loaderPlatform(index.machine, index.class, index.root ?? '/', { hwcaps: index.hwcaps });
     const scanned = new Set(dirsToIndex(platform, cacheOf(index), index.extraDirs));
     d = { lists: new Map(), scanned, lookups: new Map() };
     derivedOf.set(index, d);
@@ -356,10 +389,11 @@ function derived(index: HostIndex): Derived {
 
 /** The host index as a loader object source; directories it never indexed are read from disk. */
 export class IndexSource implements ObjectSource {
-  private readonly disk = new DiskSource('/');
+  private readonly disk: DiskSource;
   private readonly derived: Derived;
   constructor(private readonly index: HostIndex) {
     this.derived = derived(index);
+    this.disk = new DiskSource(index.root ?? '/');
   }
 
   list(raw: string): ReadonlySet<string> | undefined {
@@ -391,7 +425,7 @@ export class IndexSource implements ObjectSource {
   symbolsAt(raw: string): DefinedSymbols | null {
     const path = posix.normalize(raw);
     const key = this.index.dirs[posix.dirname(path)]?.[posix.basename(path)];
-    return definedSymbols(this.index, key ?? path);
+    return definedSymbols(this.index, key ?? this.disk.hostPath(path));
   }
 
   /** `hwcaps`: the active glibc-hwcaps levels when a tunable masks some of the index's. */

@@ -35,11 +35,12 @@ export function envProgram(argument: string | undefined): string | undefined {
  * each `PATH` element in order (an empty one is the current directory; no `PATH` at all means
  * `/bin:/usr/bin`), the first regular file with an execute bit. Undefined when none is.
  */
-export function findOnPath(name: string, path: string | undefined, cwd: string): string | undefined {
-  if (name.includes('/')) return isExecutable(posix.resolve(cwd, name)) ? posix.resolve(cwd, name) : undefined;
+export function findOnPath(name: string, path: string | undefined, cwd: string, onHost: (p: string) => string = (p) => p): string | undefined {
+  // `onHost`: where a path of the system the program runs on lies here (a root checked as the node).
+  if (name.includes('/')) return isExecutable(onHost(posix.resolve(cwd, name))) ? posix.resolve(cwd, name) : undefined;
   for (const dir of (path ?? '/bin:/usr/bin').split(':')) {
     const p = posix.resolve(cwd, dir || '.', name);
-    if (isExecutable(p)) return p;
+    if (isExecutable(onHost(p))) return p;
   }
   return undefined;
 }

@@ -26,7 +26,8 @@ export function undefinedSymbols(path: string, loader = new DiskLoader({})): Und
   return bindSymbols(res, symbolsOf).map(({ object, provider: _provider, ...rest }) => ({ ...rest, object: res.objects[object]!.path }));
 }
 
-function readObjectSymbols(path: string): ObjectSymbols {
+/** An object's references and definitions read from its file (nothing known when it cannot be read). */
+export function readObjectSymbols(path: string): ObjectSymbols {
   let s;
   try {
     s = readElf(path, { symbols: 'all' }).symbols;

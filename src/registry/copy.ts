@@ -3,8 +3,7 @@ import { RegistryError } from './errors.js';
 import { manifestChildren, parseManifest } from './manifest.js';
 import { isManifestType } from './media-types.js';
 import { isDigest } from './digest.js';
-import { RemoteRepository } from './remote.js';
-import type { Descriptor, ProgressCallback, Target } from './target.js';
+import { type Descriptor, isBlobMounter, type ProgressCallback, type Target } from './target.js';
 
 export type CopyEventType = 'exists' | 'mounted' | 'start' | 'copied';
 export interface CopyEvent {
@@ -44,12 +43,12 @@ export async function copyGraph(src: Target, root: Descriptor, dst: Target, dstR
   const done = new Map<string, Promise<void>>();
   const emit = (type: CopyEventType, descriptor: Descriptor) => opts.onEvent?.({ type, descriptor });
 
-  const canMount = opts.mount !== false && src instanceof RemoteRepository && dst instanceof RemoteRepository && src.sameRegistry(dst) && src.repository !== dst.repository;
+  const mountFrom = opts.mount !== false ? mountSource(src, dst) : undefined;
 
   const copyBlob = (desc: Descriptor) =>
     limit(async () => {
       if (await dst.exists(desc)) return emit('exists', desc);
-      if (canMount && (await (dst as RemoteRepository).mount(desc, (src as RemoteRepository).repository))) return emit('mounted', desc);
+      if (mountFrom && (await mountFrom(desc))) return emit('mounted', desc);
       emit('start', desc);
       const stream = await src.fetch(desc);
       await dst.push(desc, stream, opts.onProgress ? { onProgress: opts.onProgress } : {});
@@ -86,6 +85,13 @@ export async function copyGraph(src: Target, root: Descriptor, dst: Target, dstR
   };
 
   await copyNode(root, dstRef);
+}
+
+/** How `dst` mounts a blob from `src`, when both are repositories of one registry. */
+function mountSource(src: Target, dst: Target): ((desc: Descriptor) => Promise<boolean>) | undefined {
+  if (!isBlobMounter(src) || !isBlobMounter(dst)) return undefined;
+  if (src.mountDomain !== dst.mountDomain || src.repository === dst.repository) return undefined;
+  return (desc) => dst.mount(desc, src.repository);
 }
 
 /** A tiny counting semaphore: at most `n` tasks run at once. */

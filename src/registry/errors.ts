@@ -1,3 +1,5 @@
+import { MAX_MANIFEST_BYTES } from './media-types.js';
+
 /**
  * One error class for everything the registry library refuses or fails at. `expose` tells a CLI
  * the message is meant for the user as is (one line naming the reference or host and the problem);
@@ -26,6 +28,8 @@ export type RegistryErrorCode =
   | 'REFERRERS'
   | 'CREDENTIALS'
   | 'LAYOUT'
+  | 'REFUSED'
+  | 'OUTPUT'
   | 'SERVER';
 
 export class RegistryError extends Error {
@@ -47,4 +51,9 @@ export function isRegistryError(e: unknown, code?: RegistryErrorCode): e is Regi
 
 function oneLine(s: string): string {
   return s.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+}
+
+/** The one refusal of a manifest above MAX_MANIFEST_BYTES, wherever it is found out. */
+export function manifestTooLarge(label: string): RegistryError {
+  return new RegistryError('TOO_LARGE', `${label}: manifest larger than ${MAX_MANIFEST_BYTES / (1024 * 1024)} MiB refused`);
 }

@@ -4,7 +4,7 @@ import { join, resolve as resolvePath } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { VerifyStream, assertDigest, isDigest, splitDigest, verifyBytes } from './digest.js';
-import { RegistryError, isRegistryError } from './errors.js';
+import { RegistryError, isRegistryError, manifestTooLarge } from './errors.js';
 import { abandoned, assertRegularIfPresent, hashFile, lockFile, makeLayoutDirs, openRegular, readRegular, writeAtomic, writeIfMissing } from './layout-files.js';
 import { detectManifestType, manifestChildren, parseManifest, referrerDescriptor, stripDescriptor } from './manifest.js';
 import { Annotation, MAX_MANIFEST_BYTES, MediaType, isManifestType } from './media-types.js';
@@ -71,6 +71,14 @@ export class OciLayout implements Target {
     return l;
   }
 
+  /** Is there a layout here at all (its `oci-layout` file)? Reading a missing one finds it empty. */
+  async present(): Promise<boolean> {
+    return fs.access(join(this.root, LAYOUT_FILE)).then(
+      () => true,
+      () => false,
+    );
+  }
+
   init(): Promise<void> {
     this.initialized ??= (async () => {
       await makeLayoutDirs(join(this.root, 'blobs', 'sha256'));
@@ -131,7 +139,7 @@ export class OciLayout implements Target {
 
   /** Reads a whole manifest (bounded) from the store, verified. */
   async readManifestBytes(desc: Descriptor): Promise<Buffer> {
-    if (desc.size > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${this.label(desc.digest)}: manifest larger than 4 MiB refused`);
+    if (desc.size > MAX_MANIFEST_BYTES) throw manifestTooLarge(this.label(desc.digest));
     const bytes = await this.readBlob(desc);
     verifyBytes(bytes, desc, `manifest ${desc.digest} in ${this.name}`);
     return bytes;

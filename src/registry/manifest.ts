@@ -1,5 +1,5 @@
 import { digestOf, splitDigest } from './digest.js';
-import { RegistryError } from './errors.js';
+import { RegistryError, manifestTooLarge } from './errors.js';
 import { EMPTY_DESCRIPTOR, MediaType, isIndexType, IMAGE_MANIFEST_TYPES, INDEX_TYPES, MAX_MANIFEST_BYTES } from './media-types.js';
 import type { Descriptor, ImageIndex, ImageManifest, Manifest } from './target.js';
 
@@ -15,7 +15,7 @@ export function detectManifestType(json: unknown, fallback?: string): string {
 
 /** Parses and sanity-checks manifest bytes; `label` names it in errors. */
 export function parseManifest(bytes: Buffer, label: string): Manifest {
-  if (bytes.length > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${label}: manifest larger than 4 MiB refused`);
+  if (bytes.length > MAX_MANIFEST_BYTES) throw manifestTooLarge(label);
   let json: unknown;
   try {
     json = JSON.parse(bytes.toString('utf8'));

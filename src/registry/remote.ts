@@ -1,13 +1,13 @@
 import { Readable } from 'node:stream';
 import { ClientPool, RegistryClient, repositoryScope, type ClientOptions } from './auth.js';
 import { VerifyStream, digestOf, isDigest, splitDigest, verifyBytes } from './digest.js';
-import { RegistryError, type RegistryErrorCode } from './errors.js';
+import { RegistryError, manifestTooLarge, type RegistryErrorCode } from './errors.js';
 import { buildIndex, isIndex, parseManifest, referrerDescriptor, referrersTag } from './manifest.js';
 import { MANIFEST_ACCEPT, MAX_MANIFEST_BYTES, MediaType, detectManifestTypeHeader, isManifestType } from './media-types.js';
 import { DEFAULT_LIST_BYTES, DEFAULT_LIST_PAGES, Pager, nextLink } from './paging.js';
 import { readBounded } from './read-bounded.js';
 import { Reference, parseReference } from './reference.js';
-import type { Descriptor, FetchOptions, ImageIndex, Manifest, PushOptions, Target } from './target.js';
+import type { BlobMounter, Descriptor, FetchOptions, ImageIndex, Manifest, PushOptions, Target } from './target.js';
 import type { HttpResponse } from './transport.js';
 
 export interface RemoteOptions extends ClientOptions {
@@ -33,7 +33,7 @@ const PULL = ['pull'];
 const PUSH_PULL = ['pull', 'push'];
 
 /** A repository on an OCI distribution (v1.1) registry, as a `Target`. */
-export class RemoteRepository implements Target {
+export class RemoteRepository implements Target, BlobMounter {
   readonly client: RegistryClient;
   readonly reference: Reference;
   readonly name: string;
@@ -50,9 +50,9 @@ export class RemoteRepository implements Target {
     return this.reference.repository;
   }
 
-  /** Same registry (host) and settings, another repository. */
-  sameRegistry(other: RemoteRepository): boolean {
-    return other.client === this.client || (other.reference.apiHost === this.reference.apiHost && other.client.transport.scheme === this.client.transport.scheme);
+  /** Mounts work between repositories reached at the same host over the same scheme. */
+  get mountDomain(): string {
+    return `${this.client.transport.scheme}://${this.reference.apiHost}`;
   }
 
   private url(path: string): string {
@@ -92,7 +92,7 @@ export class RemoteRepository implements Target {
     });
     if (res.statusCode !== 200) throw this.responseError(res, this.label(reference), undefined, 'MANIFEST_UNKNOWN');
     const size = Number(res.headers['content-length']);
-    if (size > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${this.label(reference)}: manifest larger than 4 MiB refused`);
+    if (size > MAX_MANIFEST_BYTES) throw manifestTooLarge(this.label(reference));
     const headerDigest = res.headers['docker-content-digest'];
     const mediaType = detectManifestTypeHeader(res.headers['content-type']);
     if (isDigest(reference)) {
@@ -108,12 +108,12 @@ export class RemoteRepository implements Target {
   }
 
   /**
-   * GETs a manifest by tag or digest, bounded to 4 MiB, and checks the bytes against the digest
+   * GETs a manifest by tag or digest, bounded to MAX_MANIFEST_BYTES, and checks the bytes against the digest
    * asked for, the registry's `Docker-Content-Digest`, and `expected` when given.
    */
   async fetchManifest(reference: string, expected?: Descriptor): Promise<{ descriptor: Descriptor; bytes: Buffer; manifest: Manifest }> {
     const label = this.label(reference);
-    if (expected && expected.size > MAX_MANIFEST_BYTES) throw new RegistryError('TOO_LARGE', `${label}: manifest larger than 4 MiB refused`);
+    if (expected && expected.size > MAX_MANIFEST_BYTES) throw manifestTooLarge(label);
     const res = await this.client.send({
       method: 'GET',
       url: this.url(`manifests/${reference}`),
@@ -122,7 +122,7 @@ export class RemoteRepository implements Target {
       repository: this.repository,
       maxBodyBytes: MAX_MANIFEST_BYTES,
     }).catch((e: unknown) => {
-      if (e instanceof RegistryError && e.code === 'TOO_LARGE') throw new RegistryError('TOO_LARGE', `${label}: manifest larger than 4 MiB refused`);
+      if (e instanceof RegistryError && e.code === 'TOO_LARGE') throw manifestTooLarge(label);
       throw e;
     });
     if (res.statusCode !== 200) throw this.responseError(res, label, undefined, 'MANIFEST_UNKNOWN');
@@ -229,6 +229,7 @@ export class RemoteRepository implements Target {
     let index: ImageIndex = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: [] };
     try {
       const current = await this.fetchManifest(tag);
+      this.assertNotSubject(current.descriptor, subject);
       if (isIndex(current.manifest)) index = current.manifest;
     } catch (e) {
       if (!(e instanceof RegistryError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NOT_FOUND'))) throw e;
@@ -433,10 +434,13 @@ export class RemoteRepository implements Target {
   private async referrersFromTag(subject: Descriptor, artifactType?: string): Promise<Descriptor[]> {
     let index: Manifest;
     try {
-      index = (await this.fetchManifest(referrersTag(subject.digest))).manifest;
+      const found = await this.fetchManifest(referrersTag(subject.digest));
+      this.assertNotSubject(found.descriptor, subject);
+      index = found.manifest;
     } catch (e) {
       // No fallback tag means nobody attached anything: an empty answer, not a failure.
       if (e instanceof RegistryError && (e.code === 'MANIFEST_UNKNOWN' || e.code === 'NOT_FOUND')) return [];
+      if (e instanceof RegistryError && e.code === 'REFERRERS') throw e;
       if (e instanceof RegistryError) throw new RegistryError('REFERRERS', `${this.label(subject.digest)}: referrers: ${e.message}`, e.status);
       throw e;
     }
@@ -444,6 +448,15 @@ export class RemoteRepository implements Target {
     // One manifest, already bounded in bytes; its entries meet the same bound as the API's pages.
     this.referrersPager(`${this.label(subject.digest)}: referrers`).count(0, index.manifests.length);
     return artifactType ? index.manifests.filter((d) => d.artifactType === artifactType) : index.manifests;
+  }
+
+  /**
+   * Some registries answer a digest-shaped tag with the manifest of that digest: the fallback tag
+   * then names the subject itself, and an index subject would be misread as its own referrers.
+   */
+  private assertNotSubject(found: Descriptor, subject: Descriptor): void {
+    if (found.digest !== subject.digest) return;
+    throw new RegistryError('REFERRERS', `${this.label(subject.digest)}: referrers: the fallback tag ${referrersTag(subject.digest)} resolves to the subject itself, not to a referrers index`);
   }
 
   /** One line from a registry's error answer: `ref: manifest unknown`, `ref: unauthorized: …`. */

@@ -81,3 +81,31 @@ export interface Target {
   /** Manifests whose `subject` is `subject`, optionally only of one artifact type. */
   referrers(subject: Descriptor, artifactType?: string): Promise<Descriptor[]>;
 }
+
+/**
+ * A target that can take a blob from another repository of the same registry without uploading
+ * it (a cross-repository mount). Two targets can mount between each other when their
+ * `mountDomain`s are equal and their repositories differ.
+ */
+export interface BlobMounter {
+  /** Which registry (and how it is reached): mounts only work inside one domain. */
+  readonly mountDomain: string;
+  readonly repository: string;
+  /** True when the registry mounted it, false when it must be uploaded. */
+  mount(desc: Descriptor, fromRepository: string): Promise<boolean>;
+}
+
+export function isBlobMounter(t: Target): t is Target & BlobMounter {
+  const m = t as Partial<BlobMounter>;
+  return typeof m.mountDomain === 'string' && typeof m.repository === 'string' && typeof m.mount === 'function';
+}
+
+/** A target that can find and drop its own missing or corrupted content under a root (a local store). */
+export interface GraphRepairer {
+  /** Removes what is corrupted under `root` and returns the descriptors to fetch again. */
+  repairGraph(root: Descriptor): Promise<Descriptor[]>;
+}
+
+export function isGraphRepairer(t: Target): t is Target & GraphRepairer {
+  return typeof (t as Partial<GraphRepairer>).repairGraph === 'function';
+}

@@ -10,6 +10,8 @@ export interface IndexWatcherOptions {
   cachePath?: string;
   /** Where the index is persisted (default: `$XDG_CACHE_HOME/compat/host-index.json`). */
   indexFile?: string;
+  /** The node's root file system as mounted here (`/host` in a container), indexed as if it were `/`. */
+  root?: string;
   /** How often to ask whether ld.so.cache or an indexed directory changed; 0 never asks. */
   pollMs?: number;
   /** Build in a worker thread (default: when the compiled worker is there, i.e. from dist/). */
@@ -74,7 +76,7 @@ export class IndexWatcher {
     if (this.stopped || this.building || !this.index) return false;
     let fresh: boolean;
     try {
-      fresh = isFresh(this.index, { extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath });
+      fresh = isFresh(this.index, { extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath, root: this.opts.root });
     } catch {
       fresh = false;
     }
@@ -122,13 +124,13 @@ export class IndexWatcher {
 
   private buildHere(): BuildResult {
     const t0 = performance.now();
-    const { index, how } = loadOrScan({ extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath, indexFile: this.opts.indexFile });
+    const { index, how } = loadOrScan({ extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath, indexFile: this.opts.indexFile, root: this.opts.root });
     return { index, how, ms: performance.now() - t0 };
   }
 
   private buildInWorker(): Promise<BuildResult> {
     return new Promise((resolve, reject) => {
-      const w = new Worker(WORKER_URL, { workerData: { extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath, indexFile: this.opts.indexFile } });
+      const w = new Worker(WORKER_URL, { workerData: { extraDirs: this.opts.extraDirs, cachePath: this.opts.cachePath, indexFile: this.opts.indexFile, root: this.opts.root } });
       this.worker = w;
       let settled = false;
       const done = (f: () => void) => {

@@ -35,6 +35,8 @@ export interface ServeOptions {
   indexFile?: string;
   /** The loader cache to index (default /etc/ld.so.cache). */
   cachePath?: string;
+  /** The node's root file system as mounted here, indexed as if it were `/`. */
+  root?: string;
   /** Interval between freshness checks of the host index; 0 never rebuilds. */
   pollMs?: number;
   /** Largest request accepted (gRPC refuses larger ones with RESOURCE_EXHAUSTED). */
@@ -161,6 +163,7 @@ export class CompatServer {
       extraDirs: opts.extraDirs,
       indexFile: opts.indexFile,
       cachePath: opts.cachePath,
+      root: opts.root,
       pollMs: opts.pollMs ?? DEFAULT_POLL_MS,
       worker: opts.worker,
       onIndex: (e) => {

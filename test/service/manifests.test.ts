@@ -57,24 +57,19 @@ describe('manifests/kubernetes', () => {
     expect(spec.terminationGracePeriodSeconds).toBeGreaterThan(grace);
   });
 
-  it('mounts /etc/ld.so.cache and the library directories from the host, read-only, at their own paths', () => {
+  it("mounts the node's / read-only at /host and indexes it as the root (--root /host)", () => {
     const spec = ds.spec.template.spec;
     const c = spec.containers[0];
     const volumes = new Map<string, Doc>((spec.volumes as Doc[]).map((v) => [v.name, v]));
     const mounts = new Map<string, Doc>((c.volumeMounts as Doc[]).map((m) => [m.mountPath, m]));
-    for (const path of ['/etc/ld.so.cache', '/lib', '/lib64', '/usr/lib', '/usr/lib64']) {
-      const m = mounts.get(path);
-      expect({ path, readOnly: m?.readOnly }).toEqual({ path, readOnly: true });
-      const v = volumes.get(m!.name)!;
-      expect(v.hostPath.path).toBe(path);
-    }
-    expect(volumes.get(mounts.get('/etc/ld.so.cache')!.name)!.hostPath.type).toBe('File');
-    // The cache the daemon indexes sits in a mounted directory (a rewrite by ldconfig is a rename).
+    const host = mounts.get('/host');
+    expect(host?.readOnly).toBe(true);
+    expect(volumes.get(host!.name)!.hostPath).toEqual({ path: '/', type: 'Directory' });
     const argv: string[] = [...(c.command ?? []), ...(c.args ?? [])];
-    const ldCache = argv.includes('--ld-so-cache') ? argv[argv.indexOf('--ld-so-cache') + 1]! : '/etc/ld.so.cache';
-    const etc = mounts.get(ldCache.slice(0, ldCache.lastIndexOf('/')));
-    expect(etc?.readOnly).toBe(true);
-    expect(volumes.get(etc!.name)!.hostPath).toEqual({ path: '/etc', type: 'Directory' });
+    expect(argv[argv.indexOf('--root') + 1]).toBe('/host');
+    // The node's libraries are not laid over the container's own: node runs on the image's libc.
+    for (const path of ['/etc/ld.so.cache', '/lib', '/lib64', '/usr/lib', '/usr/lib64']) expect(mounts.has(path)).toBe(false);
+    expect(argv).not.toContain('--ld-so-cache');
     // Every hostPath volume is mounted, and read-only.
     for (const v of volumes.values()) {
       if (!v.hostPath) continue;

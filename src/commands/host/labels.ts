@@ -15,6 +15,7 @@ export default class HostLabels extends BaseCommand {
     'dry-run': Flags.boolean({ description: 'Print the file instead of writing it.' }),
     json: Flags.boolean({ description: 'Print the labels as JSON.' }),
     path: Flags.string({ multiple: true, description: 'Extra library directories the node provides.' }),
+    platform: Flags.string({ description: 'For image indexes: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),
     expiry: Flags.string({ default: '1h', description: 'How long NFD keeps the labels unless the file is written again (# +expiry-time=); 0: forever.' }),
   };
 
@@ -25,7 +26,7 @@ export default class HostLabels extends BaseCommand {
     const { computeLabels, renderFeatureFile, writeFeatureFile } = await import('../../artifact/labels.js');
     const { loadOrScan } = await import('../../host/host-index.js');
     const { index } = loadOrScan({ extraDirs: flags.path });
-    const results = await computeLabels(argv as string[], index, toRegistryFlags(flags), process.env.LD_LIBRARY_PATH);
+    const results = await computeLabels(argv as string[], index, { ...toRegistryFlags(flags), platform: flags.platform }, process.env.LD_LIBRARY_PATH);
     const now = new Date();
     const expiresAt = expiryMs > 0 ? new Date(now.getTime() + expiryMs) : undefined;
     const text = renderFeatureFile(results, { now, expiresAt });

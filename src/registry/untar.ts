@@ -11,8 +11,8 @@ const NOT_WRITTEN: Record<string, string> = {
 };
 
 /**
- * Unpacks a tar (+gzip) layer into the staged tree. node-tar only parses: compat writes each
- * entry itself, so that every entry lies under the layer's title (as ORAS requires), regular
+ * Unpacks a tar (+gzip) layer into the staged tree. node-tar only parses: each entry is written here
+ * by hand, so that every entry lies under the layer's title (as ORAS requires), regular
  * files, directories and relative symbolic links only, nothing setuid, and each name made once.
  * node-tar's own complaints (bad checksums, truncation, unknown entry types, a gzip bomb) are
  * refusals too, never warnings skipped in silence.
@@ -34,7 +34,7 @@ export async function extractInto(tree: StagedTree, file: string, title: string)
     };
     const parser = new Parser({ strict: true, onwarn: (code, message, data) => fail(tarRefusal(`${code}: ${String(message)}`, data as Located, title)) });
     parser.on('error', (e: Error & Located) => fail(tarRefusal(e.message, e, title)));
-    parser.on('ignoredEntry', (entry: ReadEntry) => fail(new EntryError(entry.path, `a ${entry.type} entry, which compat does not write`)));
+    parser.on('ignoredEntry', (entry: ReadEntry) => fail(new EntryError(entry.path, `a ${entry.type} entry, which is never written`)));
     parser.on('entry', (entry: ReadEntry) => {
       if (failed) return void entry.resume();
       try {
@@ -97,6 +97,6 @@ function writeEntry(tree: StagedTree, entry: ReadEntry, title: string, open: { f
   }
   if (entry.type === 'Directory') tree.dir(rel, entry.mode ?? 0o755, entry.path);
   else if (entry.type === 'SymbolicLink') tree.symlink(rel, entry.linkpath ?? '', entry.path);
-  else throw new EntryError(entry.path, `${NOT_WRITTEN[entry.type] ?? `a ${entry.type} entry`}, which compat does not write`);
+  else throw new EntryError(entry.path, `${NOT_WRITTEN[entry.type] ?? `a ${entry.type} entry`}, which is never written`);
   entry.resume();
 }

@@ -17,7 +17,7 @@ const MAX_HOPS = 40;
  * How the staged tree goes into DIR, decided before anything moves. A name DIR lacks is moved in
  * whole; a directory both have is merged; a file or link in DIR is replaced by rename (atomic, and
  * never written through). A link in DIR where the artifact has a directory, or a directory where
- * it has a file, is a refusal: compat never writes through a link in DIR nor removes a directory.
+ * it has a file, is a refusal: nothing is written through a link in DIR, no directory removed.
  */
 export function planMerge(tree: StagedTree, dir: string): Move[] {
   const moves: Move[] = [];
@@ -35,7 +35,7 @@ export function planMerge(tree: StagedTree, dir: string): Move[] {
         checked.add(into);
         moves.push({ from: tree.path(r), to: join(dir, r), rel: r });
       } else if (staged === 'dir' && there === 'dir') walk(r);
-      else if (there === 'link') throw new EntryError(entry, `${join(dir, r)} is a symbolic link, and compat never writes through one`);
+      else if (there === 'link') throw new EntryError(entry, `${join(dir, r)} is a symbolic link, and nothing is written through one`);
       else throw new EntryError(entry, `${join(dir, r)} is ${WHAT[there]}, and the artifact has ${WHAT[staged]} there`);
     }
   };
@@ -63,7 +63,7 @@ export function applyMoves(moves: Move[], dir: string): void {
     const parts = m.rel.split('/').slice(0, -1);
     for (let i = 1; i <= parts.length; i++) {
       const p = join(dir, ...parts.slice(0, i));
-      if (kindOf(p) !== 'dir') throw new Error(`${p}: changed while compat was writing into ${dir}; stopped before writing through it`);
+      if (kindOf(p) !== 'dir') throw new Error(`${p}: changed while writing into ${dir}; stopped before writing through it`);
     }
     renameSync(m.from, m.to);
   }

@@ -1,7 +1,7 @@
 import { closeSync, constants, lstatSync, mkdirSync, openSync, renameSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** An artifact entry (a layer title or a tar entry) that compat will not write; the message names it. */
+/** An artifact entry (a layer title or a tar entry) that is not written; the message names it. */
 export class EntryError extends Error {
   constructor(
     readonly entry: string,
@@ -46,7 +46,7 @@ const CREATE_NEW = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | c
 
 /**
  * The artifact's files as they are written, in a fresh private directory (mode 0700, made by
- * mkdtemp): nothing else can change it while compat works, so a component checked with lstat
+ * mkdtemp): nothing else can change it while the pull works, so a component checked with lstat
  * stays what it was. Every component is resolved on disk: a parent that is a link (one the
  * artifact made) is a refusal, and a name is created only if nothing is there yet.
  */
@@ -70,7 +70,7 @@ export class StagedTree {
       if (kind === 'none') {
         mkdirSync(this.path(cur), 0o755);
         this.origin.set(cur, entry);
-      } else if (kind === 'link') throw new EntryError(entry, `${cur} is a symbolic link in the artifact, and compat never writes through one`);
+      } else if (kind === 'link') throw new EntryError(entry, `${cur} is a symbolic link in the artifact, and nothing is written through one`);
       else if (kind !== 'dir') throw new EntryError(entry, `${cur} is not a directory`);
     }
   }

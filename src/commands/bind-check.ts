@@ -1,0 +1,33 @@
+import * as Args from '@oclif/core/args';
+import * as Flags from '@oclif/core/flags';
+import { BaseCommand } from '../cli/base.js';
+
+export default class BindCheck extends BaseCommand {
+  static summary = 'Can these host libraries be bind-mounted into this container? Exit 0 yes, 1 no, 2 error.';
+  static description =
+    "Resolves each host library's DT_NEEDED closure inside the container as its loader will after the bind (its ld.so.cache and default directories, the bound files at their targets, found through LD_LIBRARY_PATH), " +
+    'checks versions, symbols, class/machine, ISA level and interpreter, names the host files that must come along (the injection set), warns when glibc itself would have to be replaced, ' +
+    "and checks that the container's own programs still load with the bound files in place.";
+  static examples = ['<%= config.bin %> bind-check ./rootfs --lib /usr/lib64/libmpi.so.12', '<%= config.bin %> bind-check ./rootfs --lib /opt/host/libfabric.so.1:/usr/lib/host/libfabric.so.1 --json'];
+  static args = { container: Args.string({ required: true, description: "The container's root file system, unpacked (a directory)." }) };
+  static flags = {
+    lib: Flags.string({ required: true, multiple: true, description: 'A host library to bind in: HOST_PATH[:TARGET] (TARGET defaults to the same path).' }),
+    'bind-dir': Flags.string({ multiple: true, description: 'A host directory bound in whole: HOST_DIR[:TARGET].' }),
+    app: Flags.string({ multiple: true, description: "A program of the container (path inside it) to check for shadowing, besides those in its bin directories." }),
+    json: Flags.boolean({ description: 'Print the report as JSON.' }),
+  };
+
+  async run(): Promise<void> {
+    const { args, flags } = await this.parse(BindCheck);
+    const { rootDir } = await import('../cli/actions.js');
+    const { parseBind, renderBindReport } = await import('../cli/render-bind.js');
+    const { bindCheck } = await import('../host/bind-check.js');
+    const { resolve } = await import('node:path');
+    const root = rootDir(args.container)!;
+    const abs = (b: { host: string; target: string }) => ({ host: resolve(b.host), target: resolve('/', b.target) });
+    const report = bindCheck({ root, libs: flags.lib.map((l) => abs(parseBind(l))), bindDirs: (flags['bind-dir'] ?? []).map((d) => abs(parseBind(d))), apps: flags.app });
+    if (flags.json) await this.printJson(report);
+    else await this.out(renderBindReport(args.container, report));
+    if (!report.compatible) return this.exit(1);
+  }
+}
