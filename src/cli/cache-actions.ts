@@ -9,10 +9,11 @@ export interface CacheBuildFlags {
   output?: string;
   'ld-library-path'?: string;
   cwd?: string;
+  'from-trace'?: string[];
 }
 
 export async function cacheBuildAction(programs: string[], flags: CacheBuildFlags): Promise<number> {
-  const cache = buildLocationCache(programs, { ldLibraryPath: flags['ld-library-path'], cwd: flags.cwd });
+  const cache = buildLocationCache(programs, { ldLibraryPath: flags['ld-library-path'], cwd: flags.cwd, fromTrace: flags['from-trace'] });
   const text = `${JSON.stringify(cache, null, 2)}\n`;
   if (!flags.output) {
     await out(text);
@@ -20,7 +21,7 @@ export async function cacheBuildAction(programs: string[], flags: CacheBuildFlag
   }
   await writeOutput(flags.output, text);
   const ambiguous = cache.ambiguous?.length ? `; ${cache.ambiguous.length} name(s) left to the search (two programs resolve them to different files: ${cache.ambiguous.map((a) => a.name).join(', ')})` : '';
-  process.stderr.write(`wrote ${flags.output}: ${cache.entries.length} location(s) for ${programs.length} input(s)${ambiguous}\n`);
+  process.stderr.write(`wrote ${flags.output}: ${cache.entries.length} location(s) for ${programs.length + (flags['from-trace']?.length ?? 0)} input(s)${ambiguous}\n`);
   return 0;
 }
 

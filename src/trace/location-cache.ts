@@ -3,6 +3,9 @@ import { lstatSync, statSync } from 'node:fs';
 import { dependencyReport } from '../host/deps.js';
 import { FormatError } from '../host/file-reader.js';
 import type { LoadTrace, TraceVia } from '../host/load-trace.js';
+import { imagesOf, recordedTrace } from './images.js';
+import { readLog } from './log-file.js';
+import { TraceError } from './errors.js';
 
 /**
  * A location cache: for one application on one node, the file the glibc loader would open for
@@ -92,10 +95,33 @@ export function mergeFound(lists: Array<Array<{ name: string; path: string; via:
   return { entries, ambiguous };
 }
 
-/** The table the loader would produce on this node for these programs, resolved by compat's loader rules. */
-export function buildLocationCache(programs: string[], opts: CacheBuildOptions = {}): LocationCache {
-  if (programs.length === 0) throw new FormatError('(no input)', 'not-found', 'give at least one program');
-  const ldLibraryPath = opts.ldLibraryPath ?? process.env.LD_LIBRARY_PATH ?? '';
+/**
+ * What recorded runs (`compat record`) found, every process image of every log: the objects they
+ * dlopen()ed too, which no reading of the ELF files predicts. The logs must agree on LD_LIBRARY_PATH.
+ */
+export function foundInLogs(logs: string[]): { found: Array<Array<{ name: string; path: string; via: TraceVia }>>; ldLibraryPath?: string; machine?: string } {
+  const found: Array<Array<{ name: string; path: string; via: TraceVia }>> = [];
+  let ldLibraryPath: string | undefined;
+  let first = '';
+  for (const file of logs) {
+    const log = readLog(file);
+    if (log.header.backend && log.header.backend !== 'audit') throw new TraceError(file, `recorded with the ${log.header.backend} backend: only the audit backend sees how the loader found each object`);
+    const llp = log.header.env?.LD_LIBRARY_PATH ?? '';
+    if (ldLibraryPath !== undefined && llp !== ldLibraryPath) throw new TraceError(file, `recorded with another LD_LIBRARY_PATH than ${first}: one table serves one search path`);
+    ldLibraryPath ??= llp;
+    first ||= file;
+    for (const img of imagesOf(log)) found.push(foundSearches(recordedTrace(img).trace));
+  }
+  return { found, ...(ldLibraryPath !== undefined ? { ldLibraryPath } : {}) };
+}
+
+/** The table the loader would produce on this node for these programs, resolved by compat's loader rules (and primed from recordings). */
+export function buildLocationCache(programs: string[], opts: CacheBuildOptions & { fromTrace?: string[] } = {}): LocationCache {
+  const logs = opts.fromTrace ?? [];
+  if (programs.length === 0 && logs.length === 0) throw new FormatError('(no input)', 'not-found', 'give at least one program or --from-trace LOG');
+  const recorded = logs.length ? foundInLogs(logs) : undefined;
+  if (recorded?.ldLibraryPath !== undefined && opts.ldLibraryPath !== undefined && opts.ldLibraryPath !== recorded.ldLibraryPath) throw new TraceError(logs[0]!, 'recorded with another LD_LIBRARY_PATH than --ld-library-path');
+  const ldLibraryPath = opts.ldLibraryPath ?? recorded?.ldLibraryPath ?? process.env.LD_LIBRARY_PATH ?? '';
   const traces: LoadTrace[] = [];
   let machine = '';
   for (const p of programs) {
@@ -104,7 +130,7 @@ export function buildLocationCache(programs: string[], opts: CacheBuildOptions =
     machine ||= report.machine ?? '';
     if (report.trace) traces.push(report.trace);
   }
-  return cacheFromFound(traces.map(foundSearches), { machine, ldLibraryPath, sources: programs, created: opts.created });
+  return cacheFromFound([...traces.map(foundSearches), ...(recorded?.found ?? [])], { machine: machine || process.arch.replace('x64', 'x86_64'), ldLibraryPath, sources: [...programs, ...logs], created: opts.created });
 }
 
 export function cacheFromFound(found: Array<Array<{ name: string; path: string; via: TraceVia }>>, meta: { machine: string; ldLibraryPath: string; sources: string[]; created?: Date }): LocationCache {

@@ -151,6 +151,17 @@ describe('compat cache build / compat run', () => {
     const r = compat(['run', '--cache', file, '--stats', '--', join(d, 'host')], { env: { LD_LIBRARY_PATH: d } });
     expect(r.stdout).toBe('42\n');
     expect(r.stderr).toMatch(/1 answered from the table, 0 stale \(searched\), 1 not in the table/);
+    // A recording of the run primes the table with what it dlopen()ed.
+    const log = join(d, 'run.jsonl');
+    expect(compat(['record', '--out', log, '--', join(d, 'host')], { env: { LD_LIBRARY_PATH: d } }).status).toBe(0);
+    const primed = join(d, 'primed.json');
+    expect(compat(['cache', 'build', '--from-trace', log, '-o', primed], { env: { LD_LIBRARY_PATH: '/elsewhere' } }).status).toBe(0);
+    const cache = JSON.parse(readFileSync(primed, 'utf8'));
+    expect(cache.ldLibraryPath).toBe(d);
+    expect(cache.entries.find((e: { name: string }) => e.name === 'libplug.so')).toMatchObject({ path: join(d, 'libplug.so'), via: 'ld_library_path' });
+    const again = compat(['run', '--cache', primed, '--stats', '--', join(d, 'host')], { env: { LD_LIBRARY_PATH: d } });
+    expect(again.stdout).toBe('42\n');
+    expect(again.stderr).toMatch(/2 answered from the table, 0 stale \(searched\), 0 not in the table/);
   });
 
   test('a sample of /usr/bin loads the same objects, path for path, with and without the table', () => {
@@ -177,6 +188,29 @@ describe('compat cache build / compat run', () => {
     expect(listing(cached.stdout)).toEqual(listing(plain.stdout));
     const answered = Number(/(\d+) answered from the table/.exec(cached.stderr)?.[1]);
     expect(answered).toBeGreaterThanOrEqual(25);
+  });
+
+  test('recorded by the recorder, python3 and the many-library program load the same objects under compat run as without it', () => {
+    const d = tempDir('compat-cache-record-');
+    const dynload = '/usr/lib/python3.11/lib-dynload';
+    const mods = ['_ssl', '_sqlite3', '_ctypes', '_json', '_bz2', '_lzma'].map((m) => join(dynload, `${m}.cpython-311-x86_64-linux-gnu.so`));
+    const cases = [
+      { argv: ['/usr/bin/python3', '-c', 'import json, ssl, sqlite3, ctypes, bz2, lzma'], programs: ['/usr/bin/python3', ...mods], env: { LD_LIBRARY_PATH: '' } },
+      { argv: [app], programs: [app], env: { LD_LIBRARY_PATH: ldLibraryPath } },
+    ];
+    for (const [i, c] of cases.entries()) {
+      const file = join(d, `${i}.cache.json`);
+      expect(compat(['cache', 'build', ...c.programs, '-o', file], { env: c.env }).status).toBe(0);
+      const plain = join(d, `${i}.plain.jsonl`);
+      const cached = join(d, `${i}.cached.jsonl`);
+      expect(compat(['record', '--events', 'libs', '--out', plain, '--', ...c.argv], { env: c.env }).status).toBe(0);
+      const run = compat(['run', '--cache', file, '--stats', '--', process.execPath, join(import.meta.dirname, '..', '..', 'bin', 'run.js'), 'record', '--events', 'libs', '--out', cached, '--', ...c.argv], { env: c.env });
+      expect(run.status).toBe(0);
+      expect(Number(/(\d+) answered from the table/.exec(run.stderr)?.[1])).toBeGreaterThan(c.programs.length);
+      const diff = JSON.parse(compat(['trace', 'diff', '--json', plain, cached]).stdout);
+      expect(diff.sets).toMatchObject({ added: [], removed: [], moved: [], changed: [] });
+      expect(diff.sets.same).toBeGreaterThan(c.programs.length);
+    }
   });
 
   test('bad input: one line, exit 2', () => {

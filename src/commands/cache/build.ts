@@ -8,12 +8,14 @@ export default class CacheBuild extends BaseCommand {
   static examples = [
     '<%= config.bin %> cache build ./app -o app.cache.json',
     'LD_LIBRARY_PATH=/opt/mpi/lib <%= config.bin %> cache build ./app /usr/lib/python3.11/lib-dynload/*.so -o app.cache.json',
+    '<%= config.bin %> record --out run.jsonl -- ./app && <%= config.bin %> cache build --from-trace run.jsonl -o app.cache.json',
   ];
   static strict = false;
   static flags = {
     output: Flags.string({ char: 'o', description: 'Write the table here (default: standard output).' }),
     'ld-library-path': Flags.string({ description: 'The LD_LIBRARY_PATH the programs will run with (default: this shell\'s).' }),
     cwd: Flags.string({ description: 'The directory the programs will run in (relative search entries resolve against it).' }),
+    'from-trace': Flags.string({ description: 'A recorded run (compat record): add what the loader found in it, dlopen()ed modules included. Repeatable.', multiple: true, multipleNonGreedy: true }),
   };
 
   async run(): Promise<void> {
