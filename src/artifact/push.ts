@@ -210,6 +210,29 @@ function asSpec(path: string): CompatSpec | 'legacy' | undefined {
   return undefined;
 }
 
+/**
+ * compat's other documents declare their own type (`"mediaType": "application/vnd.compspec.compat.cache.v1+json"`
+ * for a location cache): pushed without `:TYPE`, they keep it, and the artifact is typed after it.
+ */
+function declaredCompatType(path: string): string | undefined {
+  const { kind, size } = sniffInput(path);
+  if (kind !== 'json' || size > MAX_SPEC_BYTES) return undefined;
+  try {
+    const t = (JSON.parse(readInputFile(path).toString('utf8')) as { mediaType?: unknown }).mediaType;
+    return typeof t === 'string' && /^application\/vnd\.compspec\.compat\.[\w.-]+\+json$/.test(t) && t !== MEDIA_TYPES.spec ? t : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Inputs typed by what they declare, and the artifact type they imply when all agree and none was given. */
+function withDeclaredTypes(inputs: Input[], opts: PushOptions): { inputs: Input[]; artifactType?: string } {
+  const typed = inputs.map((i) => (i.isDir || i.mediaType ? i : { ...i, ...(declaredCompatType(i.path) ? { mediaType: declaredCompatType(i.path) } : {}) }));
+  const declared = new Set(typed.filter((i, k) => i.mediaType && !inputs[k]!.mediaType).map((i) => i.mediaType!));
+  const artifactType = opts.artifactType ?? (declared.size === 1 && typed.every((i) => i.mediaType) ? [...declared][0]!.replace(/\+json$/, '') : undefined);
+  return { inputs: typed, ...(artifactType ? { artifactType } : {}) };
+}
+
 function refuseArtifactType(input: Input, opts: PushOptions): void {
   if (opts.artifactType) throw new SpecError(input.arg, `is a compat spec, whose artifact type is ${MEDIA_TYPES.artifact}: drop --artifact-type`);
 }
@@ -220,7 +243,10 @@ interface Pushed {
   kind: ArtifactKind;
 }
 
-async function pushInputs(located: Located, reference: string | undefined, inputs: Input[], ann: Annotations, opts: PushOptions, subject?: Descriptor): Promise<Pushed> {
+async function pushInputs(located: Located, reference: string | undefined, given: Input[], ann: Annotations, givenOpts: PushOptions, subject?: Descriptor): Promise<Pushed> {
+  const typed = withDeclaredTypes(given, givenOpts);
+  const inputs = typed.inputs;
+  const opts = { ...givenOpts, ...(typed.artifactType ? { artifactType: typed.artifactType } : {}) };
   const lone = inputs.length === 1 && !inputs[0]!.isDir && !inputs[0]!.mediaType ? inputs[0] : undefined;
   if (lone) {
     // An ELF with --artifact-type is pushed as the file it is; without, it is described.

@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { FormatError, fileSystemError } from '../host/file-reader.js';
 import { buildLocationCache, type LocationCache, parseLocationCache } from '../trace/location-cache.js';
 import { type CacheStats, runWithCache } from '../trace/run-cached.js';
+import type { RegistryFlags } from '../artifact/targets.js';
 import { out, writeOutput } from './output.js';
 
 export interface CacheBuildFlags {
@@ -40,9 +41,17 @@ export function readCacheFile(path: string): LocationCache {
   return parseLocationCache(text, path);
 }
 
-export async function runAction(command: string[], flags: { cache?: string; stats?: boolean }): Promise<number> {
+/** `--cache FILE|REF`: the same "file or reference?" rule as check's. */
+export async function loadCache(arg: string, flags: RegistryFlags = {}): Promise<LocationCache> {
+  const { specSource } = await import('../artifact/spec-source.js');
+  if (specSource(arg, { ociLayout: flags.ociLayout }).kind === 'file') return readCacheFile(arg);
+  const { fetchCacheText } = await import('../artifact/cache-artifact.js');
+  return parseLocationCache(await fetchCacheText(arg, flags), arg);
+}
+
+export async function runAction(command: string[], flags: { cache?: string; stats?: boolean; registry?: RegistryFlags }): Promise<number> {
   if (command.length === 0) throw new FormatError('(no command)', 'not-found', 'give the command to run after --');
-  const cache = flags.cache ? readCacheFile(flags.cache) : undefined;
+  const cache = flags.cache ? await loadCache(flags.cache, flags.registry) : undefined;
   const result = await runWithCache(command, { module: nativeModulePath(), cache, stats: flags.stats });
   if (flags.stats && result.stats) process.stderr.write(statsLine(result.stats, cache));
   return result.code;
