@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+import { repeatable } from '../cli/repeatable.js';
 
 export default class Push extends BaseCommand {
   static summary = 'Push a compat spec (or an ELF binary, described on the fly, or any files ORAS-style) to a registry or OCI layout.';
@@ -15,7 +16,7 @@ export default class Push extends BaseCommand {
   static flags = {
     ...registryFlags,
     'artifact-type': Flags.string({ description: 'Artifact type for files pushed ORAS-style.' }),
-    annotation: Flags.string({ char: 'a', multiple: true, description: 'KEY=VALUE manifest annotation (ORAS-style pushes).' }),
+    annotation: repeatable({ char: 'a', description: 'KEY=VALUE manifest annotation (ORAS-style pushes).' }),
     json: Flags.boolean({ description: 'Print the result as JSON.' }),
   };
 
