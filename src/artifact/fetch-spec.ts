@@ -1,8 +1,14 @@
 /** How to reach a registry: the same flags as `pull`. */
 export interface RegistryFlags {
+  /** Unset: plain HTTP for `localhost` only, TLS elsewhere (as ORAS). */
   plainHttp?: boolean;
   insecure?: boolean;
   caFile?: string;
+  /** A client certificate and its key (mTLS). */
+  certFile?: string;
+  keyFile?: string;
+  /** One line per HTTP request and response on stderr. */
+  verbose?: boolean;
   username?: string;
   password?: string;
   /**

@@ -24,7 +24,9 @@ export abstract class BaseCommand extends Command {
     const input = options ?? (this.ctor as unknown as Input<F, B, A>);
     // A missing argument is never read from a piped stdin (oclif's default): that stdin may hold a password.
     const args = Object.fromEntries(Object.entries(input.args ?? {}).map(([name, a]) => [name, { ...a, ignoreStdin: true }])) as Input<F, B, A>['args'];
-    const parsed = await super.parse({ ...input, baseFlags: input.baseFlags, enableJsonFlag: input.enableJsonFlag, args }, argv);
+    const flags = { ...input.baseFlags, ...input.flags } as Record<string, { type: string; allowNo?: boolean }>;
+    const booleans = new Map(Object.entries(flags).filter(([, f]) => f.type === 'boolean'));
+    const parsed = await super.parse({ ...input, baseFlags: input.baseFlags, enableJsonFlag: input.enableJsonFlag, args }, booleanAssignments(argv ?? this.argv, booleans));
     if (process.env.COMPAT_ECHO_PARSE) {
       const { echoParse } = await import('./echo-parse.js');
       const given = Object.fromEntries(Object.entries(parsed.flags).filter(([name]) => !parsed.metadata.flags[name]?.setFromDefault));
@@ -50,4 +52,16 @@ export abstract class BaseCommand extends Command {
   protected out(text: string): Promise<void> {
     return out(text);
   }
+}
+
+/** `--plain-http=false` (as ORAS, and Go's flag package, take any boolean) in oclif's words: `--no-plain-http`. */
+function booleanAssignments(argv: string[], booleans: Map<string, { allowNo?: boolean }>): string[] {
+  const end = argv.indexOf('--');
+  return argv.flatMap((a, i) => {
+    const m = /^--([^=]+)=(true|false)$/.exec(a);
+    const flag = m && (end < 0 || i < end) ? booleans.get(m[1]!) : undefined;
+    if (!m || !flag) return [a];
+    if (m[2] === 'true') return [`--${m[1]}`];
+    return flag.allowNo ? [`--no-${m[1]}`] : [];
+  });
 }

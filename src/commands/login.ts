@@ -11,9 +11,12 @@ export default class Login extends BaseCommand {
     username: Flags.string({ char: 'u', description: 'User name (asked on a terminal when not given).' }),
     'password-stdin': Flags.boolean({ description: 'Read the password from standard input (needs -u).' }),
     password: Flags.string({ char: 'p', description: 'Password (kept in shell history, visible to other users: prefer --password-stdin; asked unechoed on a terminal when not given).', env: 'COMPAT_PASSWORD' }),
-    'plain-http': Flags.boolean({ description: 'Talk HTTP, not HTTPS.' }),
-    insecure: Flags.boolean({ description: 'Skip TLS certificate verification.' }),
-    'ca-file': Flags.string({ description: 'Trust this CA certificate (PEM).' }),
+    'plain-http': registryFlags['plain-http'],
+    insecure: registryFlags.insecure,
+    'ca-file': registryFlags['ca-file'],
+    'cert-file': registryFlags['cert-file'],
+    'key-file': registryFlags['key-file'],
+    verbose: registryFlags.verbose,
     timeout: registryFlags.timeout,
   };
 
@@ -21,8 +24,16 @@ export default class Login extends BaseCommand {
     const { args, flags } = await this.parse(Login);
     const { readCredential } = await import('../cli/credential-input.js');
     const { username, password } = await readCredential(flags, this.argv);
-    const { login } = await import('../registry/index.js');
-    const saved = await login(args.registry, { username, password }, { appName: 'compat', keychainService: 'compat', plainHttp: flags['plain-http'], insecure: flags.insecure, caFile: flags['ca-file'], ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}), loginHint: (h: string) => `check the user name and password for ${h}` });
+    const { httpLogger, login } = await import('../registry/index.js');
+    const tls = { plainHttp: flags['plain-http'], insecure: flags.insecure, caFile: flags['ca-file'], certFile: flags['cert-file'], keyFile: flags['key-file'] };
+    const saved = await login(args.registry, { username, password }, {
+      appName: 'compat',
+      keychainService: 'compat',
+      ...tls,
+      ...(flags.verbose ? { onHttp: httpLogger(process.stderr, 'compat: ') } : {}),
+      ...(flags.timeout !== undefined ? { timeoutMs: flags.timeout * 1000 } : {}),
+      loginHint: (h: string) => `check the user name and password for ${h}`,
+    });
     await this.out(`Login Succeeded (${saved.where === 'keychain' ? 'stored in the OS keychain' : `stored in ${saved.path}`})\n`);
   }
 }

@@ -15,6 +15,7 @@ interface ManifestFlag {
   char?: string;
   multiple?: boolean;
   options?: string[];
+  dependsOn?: string[];
 }
 interface ManifestCommand {
   id: string;
@@ -44,9 +45,11 @@ interface Case {
 
 /** One command line per flag: the flag (short form when it has one) right before the positionals. */
 function caseFor(cmd: ManifestCommand, flag: ManifestFlag, positionals: string[]): Case {
-  const words = cmd.id.split(':');
+  const command = cmd.id.split(':');
   const [v1, v2] = flag.options ? [flag.options[0]!, flag.options[1] ?? flag.options[0]!] : (VALUES[flag.name] ?? ['7', '8']);
   const spelled = flag.char ? `-${flag.char}` : `--${flag.name}`;
+  // Flags this one needs come first (with a value of their own): `--cert-file` needs `--key-file`.
+  const words = [...command, ...(flag.dependsOn ?? []).flatMap((d) => [`--${d}`, 'dep'])];
   let argv: string[];
   let expected: unknown;
   if (flag.type === 'boolean') {
@@ -61,7 +64,7 @@ function caseFor(cmd: ManifestCommand, flag: ManifestFlag, positionals: string[]
     expected = v1;
   }
   const fast = FAST_OPTIONS[cmd.id]?.[flag.name] !== undefined;
-  return { id: cmd.id, name: `${cmd.id} ${argv.slice(words.length).join(' ')}`, argv, positionals, flag: flag.name, expected, fast };
+  return { id: cmd.id, name: `${cmd.id} ${argv.slice(command.length).join(' ')}`, argv, positionals, flag: flag.name, expected, fast };
 }
 
 let dir: string;
