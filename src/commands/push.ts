@@ -30,7 +30,7 @@ export default class Push extends BaseCommand {
     }));
     const { pushFiles } = await import('../artifact/transfer.js');
     const { progressBars } = await import('../cli/progress.js');
-    const bars = await progressBars();
+    const bars = await progressBars({ done: 'Uploaded' });
     try {
       const r = await pushFiles(args.reference, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, artifactType: flags['artifact-type'], annotations });
       bars.stop();

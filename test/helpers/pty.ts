@@ -48,11 +48,23 @@ export interface PtyResult {
   status: number;
 }
 
-export function compatOnPty(args: string[], opts: { env?: Record<string, string>; steps?: Array<[string, string]>; columns?: number } = {}): Promise<PtyResult> {
+export interface PtyOptions {
+  env?: Record<string, string>;
+  steps?: Array<[string, string]>;
+  columns?: number;
+  cwd?: string;
+}
+
+export function compatOnPty(args: string[], opts: PtyOptions = {}): Promise<PtyResult> {
+  return nodeOnPty([BIN, ...args], opts);
+}
+
+/** Any node script on a pseudo-terminal (e.g. a test's driver of the built modules). */
+export function nodeOnPty(args: string[], opts: PtyOptions = {}): Promise<PtyResult> {
   const env = { ...process.env, ...opts.env } as Record<string, string>;
-  const spec = JSON.stringify([[process.execPath, BIN, ...args], env, opts.steps ?? [], opts.columns ?? 80]);
+  const spec = JSON.stringify([[process.execPath, ...args], env, opts.steps ?? [], opts.columns ?? 80]);
   return new Promise((resolve, reject) => {
-    const child = spawn('python3', ['-c', DRIVER, spec], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('python3', ['-c', DRIVER, spec], { stdio: ['ignore', 'pipe', 'pipe'], cwd: opts.cwd });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
