@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
+import { repeatable } from '../cli/repeatable.js';
 
 export default class BindCheck extends BaseCommand {
   static summary = 'Can these host libraries be bind-mounted into this container? Exit 0 yes, 1 no, 2 error.';
@@ -11,9 +12,9 @@ export default class BindCheck extends BaseCommand {
   static examples = ['<%= config.bin %> bind-check ./rootfs --lib /usr/lib64/libmpi.so.12', '<%= config.bin %> bind-check ./rootfs --lib /opt/host/libfabric.so.1:/usr/lib/host/libfabric.so.1 --json'];
   static args = { container: Args.string({ required: true, description: "The container's root file system, unpacked (a directory)." }) };
   static flags = {
-    lib: Flags.string({ required: true, multiple: true, description: 'A host library to bind in: HOST_PATH[:TARGET] (TARGET defaults to the same path).' }),
-    'bind-dir': Flags.string({ multiple: true, description: 'A host directory bound in whole: HOST_DIR[:TARGET].' }),
-    app: Flags.string({ multiple: true, description: "A program of the container (path inside it) to check for shadowing, besides those in its bin directories." }),
+    lib: repeatable({ required: true, description: 'A host library to bind in: HOST_PATH[:TARGET] (TARGET defaults to the same path).' }),
+    'bind-dir': repeatable({ description: 'A host directory bound in whole: HOST_DIR[:TARGET].' }),
+    app: repeatable({ description: "A program of the container (path inside it) to check for shadowing, besides those in its bin directories." }),
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
   };
 
@@ -25,7 +26,7 @@ export default class BindCheck extends BaseCommand {
     const { resolve } = await import('node:path');
     const root = rootDir(args.container)!;
     const abs = (b: { host: string; target: string }) => ({ host: resolve(b.host), target: resolve('/', b.target) });
-    const report = bindCheck({ root, libs: flags.lib.map((l) => abs(parseBind(l))), bindDirs: (flags['bind-dir'] ?? []).map((d) => abs(parseBind(d))), apps: flags.app });
+    const report = bindCheck({ root, libs: (flags.lib ?? []).map((l) => abs(parseBind(l))), bindDirs: (flags['bind-dir'] ?? []).map((d) => abs(parseBind(d))), apps: flags.app });
     if (flags.json) await this.printJson(report);
     else await this.out(renderBindReport(args.container, report));
     if (!report.compatible) return this.exit(1);

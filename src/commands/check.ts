@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+import { repeatable } from '../cli/repeatable.js';
 
 export default class Check extends BaseCommand {
   static summary = 'Will this application run on this node? Exit 0 compatible, 1 incompatible, 2 error.';
@@ -18,7 +19,7 @@ export default class Check extends BaseCommand {
     ...registryFlags,
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
     server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
-    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    path: repeatable({ description: 'Extra library directories the node provides (indexed with the rest).' }),
     root: Flags.string({ description: "Check against this root file system as if it were the node's `/` (its ld.so.cache, its loader's directories; absolute links stay inside it)." }),
     cwd: Flags.string({ description: 'The directory the application will run in: relative or empty LD_LIBRARY_PATH/RUNPATH entries and relative library names resolve against it (default: the current directory).' }),
     platform: Flags.string({ description: 'For an image index: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),

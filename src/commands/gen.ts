@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
+import { repeatable } from '../cli/repeatable.js';
 
 export default class Gen extends BaseCommand {
   static summary = 'Describe binaries, a directory tree or a root file system as a compat spec (reads ELF headers; runs nothing).';
@@ -12,7 +13,7 @@ export default class Gen extends BaseCommand {
     root: Flags.string({ description: 'An unpacked root file system: resolve inside it as if it were /.' }),
     name: Flags.string({ description: 'Name recorded in the spec (default: the executable or directory name).' }),
     'skip-unreadable': Flags.boolean({ description: 'Describe a tree even if some files in it cannot be read (each is still named in a warning). Without it, such a tree is an error.' }),
-    'from-trace': Flags.string({ description: 'A recorded run (compat record): describe the program it ran (or the PATHs given) and every object it dlopen()ed, marked loadedAt: runtime. Repeatable.', multiple: true, multipleNonGreedy: true }),
+    'from-trace': repeatable({ description: 'A recorded run (compat record): describe the program it ran (or the PATHs given) and every object it dlopen()ed, marked loadedAt: runtime. Repeatable.' }),
     run: Flags.boolean({ description: 'Run the command after -- under the recorder and describe it with what it dlopen()ed (as gen --from-trace).', exclusive: ['from-trace', 'root'] }),
   };
 

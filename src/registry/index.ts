@@ -41,7 +41,7 @@ export {
   manifestDescriptor,
   type ArtifactManifestInput,
 } from './manifest.js';
-export { Transport, type TransportOptions } from './transport.js';
+export { formatHttpEvent, httpLogger, plainHttpFor, Transport, type HttpEvent, type TransportOptions } from './transport.js';
 export { RegistryClient, ClientPool, parseWwwAuthenticate, mergeScopes, repositoryScope, type ClientOptions, type Challenge } from './auth.js';
 export {
   credentialChain,
