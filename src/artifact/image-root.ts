@@ -41,3 +41,25 @@ function imageName(ref: string): string {
   const last = noDigest.split('/').pop() ?? noDigest;
   return last.replace(/:[^:]*$/, '') || noDigest;
 }
+
+/** `bind-check IMAGE --lib …`: the bind resolved inside the image's unpacked root; the report names the image. */
+export async function bindCheckImage(ref: string, flags: ImageFlags, opts: Omit<import('../host/bind-check.js').BindCheckOptions, 'root'>): Promise<import('../host/bind-check.js').BindReport> {
+  const { bindCheck } = await import('../host/bind-check.js');
+  return withImage(ref, flags, (image) => {
+    const report = bindCheck({ ...opts, root: image.root });
+    return { ...report, container: { ...report.container, root: ref } };
+  });
+}
+
+/** `check SPEC --image IMAGE`: will the application run inside that container? Its root indexed as the node. */
+export async function checkInImage(spec: string, ref: string, flags: ImageFlags, opts: Omit<import('./spec-source.js').CheckTargetOptions, 'index' | 'root'> = {}): Promise<import('../host/check.js').CheckReport> {
+  const { checkTarget, loadSpecText } = await import('./spec-source.js');
+  const { scanHost } = await import('../host/host-index.js');
+  // The spec first: a bad file is refused before any layer is pulled.
+  await loadSpecText(spec, opts.flags);
+  return withImage(ref, flags, async (image) => {
+    // Indexed in memory only: an index file of a temporary root would be stale at once.
+    const index = scanHost({ root: image.root, extraDirs: opts.extraDirs });
+    return (await checkTarget(spec, { ...opts, index })).report;
+  });
+}
