@@ -71,4 +71,5 @@ export { writeArtifactFiles, UNPACK_ANNOTATION, type WriteFilesOptions, type Wri
 export { pullThrough, restoreGraph, brokenInCache, type PullThroughOptions, type PulledThrough } from './pull-through.js';
 export { listTagged, referrersOf, referrerTree, MAX_REFERRER_NODES, type TaggedManifest, type ReferrerInfo, type ReferrerNode } from './listing.js';
 export { artifactSummary, type ArtifactSummary, type FileSummary } from './summary.js';
+export { withImageRoot, unpackImage, DEFAULT_IMAGE_LIMITS, type ImageRoot, type ImageRootOptions, type ImageConfig } from './image-root.js';
 export { isBlobMounter, isGraphRepairer, type BlobMounter, type GraphRepairer } from './target.js';

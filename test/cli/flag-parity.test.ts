@@ -16,6 +16,7 @@ interface ManifestFlag {
   multiple?: boolean;
   options?: string[];
   dependsOn?: string[];
+  required?: boolean;
 }
 interface ManifestCommand {
   id: string;
@@ -48,8 +49,10 @@ function caseFor(cmd: ManifestCommand, flag: ManifestFlag, positionals: string[]
   const command = cmd.id.split(':');
   const [v1, v2] = flag.options ? [flag.options[0]!, flag.options[1] ?? flag.options[0]!] : (VALUES[flag.name] ?? ['7', '8']);
   const spelled = flag.char ? `-${flag.char}` : `--${flag.name}`;
-  // Flags this one needs come first (with a value of their own): `--cert-file` needs `--key-file`.
-  const words = [...command, ...(flag.dependsOn ?? []).flatMap((d) => [`--${d}`, 'dep'])];
+  // Flags this one needs come first (with a value of their own): `--cert-file` needs `--key-file`;
+  // so do the command's required flags (`bind-check --lib`, `trace perfetto -o`).
+  const required = Object.values(cmd.flags).filter((f) => f.required && f.name !== flag.name).map((f) => f.name);
+  const words = [...command, ...[...(flag.dependsOn ?? []), ...required].flatMap((d) => [`--${d}`, 'dep'])];
   let argv: string[];
   let expected: unknown;
   if (flag.type === 'boolean') {
