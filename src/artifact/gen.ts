@@ -237,10 +237,13 @@ export function hwcapsCopies(path: string): string[] {
  * for programs that export thousands, such as node) only when one of those has references to bind.
  */
 function addExecutableDefinitions(binaries: AppBinary[], realOf: Map<AppBinary, string>): void {
-  if (!binaries.some((b) => b.type === 'library' && (b.symbols?.functions || b.symbols?.data || b.symbols?.tls))) return;
+  const libraryRefs = binaries.some((b) => b.type === 'library' && (b.symbols?.functions || b.symbols?.data || b.symbols?.tls));
   for (const b of binaries) {
     const real = realOf.get(b);
     if (b.type !== 'executable' || !b.symbols || real === undefined) continue;
+    // An executable with a soname is loaded as a library too (glibc's libc.so.6 runs and is needed):
+    // the programs of the tree bind to it.
+    if (!libraryRefs && !b.soname) continue;
     const s = readElf(real, { symbols: 'defs' }).symbols;
     if (s?.defs.length) b.symbols.defs = tableToBase64(s.defs);
   }

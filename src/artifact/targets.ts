@@ -4,9 +4,15 @@ import type { Target } from '../registry/target.js';
 
 /** How to reach a registry: the same flags as `pull`. */
 export interface RegistryFlags {
+  /** Unset: plain HTTP for `localhost` only, TLS elsewhere (as ORAS). */
   plainHttp?: boolean;
   insecure?: boolean;
   caFile?: string;
+  /** A client certificate and its key (mTLS). */
+  certFile?: string;
+  keyFile?: string;
+  /** One line per HTTP request and response on stderr. */
+  verbose?: boolean;
   username?: string;
   password?: string;
   /**
@@ -56,6 +62,9 @@ export async function remoteOptions(flags: LocateFlags, registry: string) {
     plainHttp: flags.plainHttp,
     insecure: flags.insecure,
     caFile: flags.caFile,
+    certFile: flags.certFile,
+    keyFile: flags.keyFile,
+    onHttp: flags.verbose ? (await import('../registry/transport.js')).httpLogger(process.stderr, 'compat: ') : undefined,
     timeoutMs: flags.timeout !== undefined ? flags.timeout * 1000 : undefined,
     credentials: credentialChain({ appName: 'compat', keychainService: 'compat', explicit }),
     loginHint: (host: string) => `compat login ${host}`,

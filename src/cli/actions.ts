@@ -30,11 +30,24 @@ export async function genAction(paths: string[], flags: GenFlags, extra: { runti
     const subject = flags.root ?? paths.join(' ');
     throw new FormatError(subject, 'unreadable', `${unreadable} file${unreadable === 1 ? '' : 's'} could not be read (pass --skip-unreadable to describe the rest)`);
   }
+  return emitSpec(spec, flags.output);
+}
+
+/** `gen --image REF`: the image unpacked into a temporary root, described, the root removed. */
+export async function genImageAction(ref: string, flags: GenFlags & { registry: import('../artifact/image-root.js').ImageFlags }): Promise<number> {
+  const { generateImageSpec } = await import('../artifact/image-root.js');
+  const { warn } = await import('./errors.js');
+  // An image's files are the image's: one that cannot be read is named, and the rest described.
+  const spec = await generateImageSpec(ref, flags.registry, { name: flags.name, onUnreadable: (path, reason) => warn(`${path}: ${reason} (skipped)`) });
+  return emitSpec(spec, flags.output);
+}
+
+async function emitSpec(spec: import('../artifact/spec-types.js').CompatSpec, output: string | undefined): Promise<number> {
   const text = `${JSON.stringify(spec, null, 2)}\n`;
-  if (flags.output) {
+  if (output) {
     const { writeOutput } = await import('./output.js');
-    await writeOutput(flags.output, text);
-    process.stderr.write(`wrote ${flags.output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
+    await writeOutput(output, text);
+    process.stderr.write(`wrote ${output}: ${spec.binaries.length} binar${spec.binaries.length === 1 ? 'y' : 'ies'}${spec.platform.glibc ? `, needs up to ${spec.platform.glibc}` : ''}\n`);
   } else await out(text);
   return 0;
 }

@@ -1,57 +1,69 @@
+import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 /**
  * The hot commands on local files (check, gen, deps) without loading oclif, which costs more than
  * the check itself: `check` sits in a scheduler's path. Anything this parser does not fully
  * understand (help, registries, --server, a flag it does not know) is left to oclif: undefined.
+ * Each flag here must parse as its oclif twin does (test/cli/flag-parity.test.ts).
  */
 type Options = NonNullable<ParseArgsConfig['options']>;
+type Values = Record<string, string | boolean | string[] | undefined>;
 
 const COMMON: Options = { debug: { type: 'boolean' } };
-const COMMANDS: Record<string, Options> = {
+export const FAST_OPTIONS: Record<string, Options> = {
   check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' }, root: { type: 'string' } },
   gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' }, 'skip-unreadable': { type: 'boolean' } },
   deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' }, cwd: { type: 'string' } },
 };
 
+interface Route {
+  command: string;
+  positionals: string[];
+  values: Values;
+  run: () => Promise<number>;
+}
+
 export async function runFast(argv: string[]): Promise<number | undefined> {
+  const route = routeOf(argv);
+  if (!route) return undefined;
+  if (process.env.COMPAT_ECHO_PARSE) {
+    const { echoParse } = await import('./echo-parse.js');
+    echoParse('fast', route.command, route.positionals, route.values);
+    return 0;
+  }
+  try {
+    return await route.run();
+  } catch (e) {
+    const { reportError } = await import('./errors.js');
+    reportError(e, route.values.debug === true);
+    return 2;
+  }
+}
+
+/** What the fast entry would run for this command line, or undefined when it is oclif's. */
+function routeOf(argv: string[]): Route | undefined {
   const [command, ...rest] = argv;
-  const options = command === undefined ? undefined : COMMANDS[command];
-  if (!options) return undefined;
+  const options = command === undefined ? undefined : FAST_OPTIONS[command];
+  if (!options || rest.includes('--')) return undefined;
   let parsed;
   try {
     parsed = parseArgs({ args: rest, options, allowPositionals: true, strict: true });
   } catch {
     return undefined;
   }
-  const { values, positionals } = parsed as { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] };
-  if (rest.includes('--')) return undefined;
-  const debug = values.debug === true;
-  try {
-    switch (command) {
-      case 'check': {
-        // References need the registry flags, which only oclif parses.
-        if (positionals.length !== 1) return undefined;
-        const { specSource } = await import('../artifact/spec-source.js');
-        if (specSource(positionals[0]!).kind !== 'file') return undefined;
-        const { checkAction } = await import('./actions.js');
-        return await checkAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined, root: values.root as string | undefined });
-      }
-      case 'gen': {
-        if (positionals.length === 0 && values.root === undefined) return undefined;
-        const { genAction } = await import('./actions.js');
-        return await genAction(positionals, values as import('./actions.js').GenFlags);
-      }
-      case 'deps': {
-        if (positionals.length !== 1) return undefined;
-        const { depsAction } = await import('./actions.js');
-        return await depsAction(positionals[0]!, { json: values.json === true, root: values.root as string | undefined, cwd: values.cwd as string | undefined });
-      }
-    }
-  } catch (e) {
-    const { reportError } = await import('./errors.js');
-    reportError(e, debug);
-    return 2;
+  const { values, positionals } = parsed as { values: Values; positionals: string[] };
+  const route = (run: () => Promise<number>): Route => ({ command: command!, positionals, values, run });
+  switch (command) {
+    case 'check':
+      if (positionals.length !== 1 || !existsSync(positionals[0]!)) return undefined;
+      return route(async () => (await import('./actions.js')).checkAction(positionals[0]!, { json: values.json === true, path: values.path as string[] | undefined, cwd: values.cwd as string | undefined, root: values.root as string | undefined }));
+    case 'gen':
+      if (positionals.length === 0 && values.root === undefined) return undefined;
+      return route(async () => (await import('./actions.js')).genAction(positionals, values as import('./actions.js').GenFlags));
+    case 'deps':
+      if (positionals.length !== 1) return undefined;
+      return route(async () => (await import('./actions.js')).depsAction(positionals[0]!, { json: values.json === true, root: values.root as string | undefined, cwd: values.cwd as string | undefined }));
   }
   return undefined;
 }

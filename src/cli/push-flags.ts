@@ -1,9 +1,10 @@
 import * as Flags from '@oclif/core/flags';
+import { repeatable } from './repeatable.js';
 
 /** What `push` and `attach` both take, as ORAS names them. */
 export const pushFlags = {
   'artifact-type': Flags.string({ description: 'Artifact type of files pushed ORAS-style (refused for a compat spec, whose type is compat\'s).' }),
-  annotation: Flags.string({ char: 'a', multiple: true, description: 'KEY=VALUE manifest annotation.' }),
+  annotation: repeatable({ char: 'a', description: 'KEY=VALUE manifest annotation.' }),
   'annotation-file': Flags.string({ description: 'Annotations in ORAS\'s JSON format: {"$manifest": {"KEY": "VALUE"}, "FILE": {"KEY": "VALUE"}}.' }),
   json: Flags.boolean({ description: 'Print the result as JSON.' }),
 };

@@ -4,9 +4,12 @@ import type { RegistryFlags } from '../artifact/fetch-spec.js';
 /** The flags every command that talks to a registry takes, as ORAS names them. */
 export const registryFlags = {
   'oci-layout': Flags.boolean({ description: 'The reference names an OCI image layout directory (DIR[:tag|@digest]) instead of a registry.', helpGroup: 'REGISTRY' }),
-  'plain-http': Flags.boolean({ description: 'Talk HTTP, not HTTPS.', helpGroup: 'REGISTRY' }),
+  'plain-http': Flags.boolean({ allowNo: true, description: 'Talk HTTP, not HTTPS. Unset, only localhost[:PORT] talks HTTP (as ORAS); --plain-http=false means TLS there too.', helpGroup: 'REGISTRY' }),
   insecure: Flags.boolean({ description: 'Skip TLS certificate verification.', helpGroup: 'REGISTRY' }),
   'ca-file': Flags.string({ description: 'Trust this CA certificate (PEM).', helpGroup: 'REGISTRY' }),
+  'cert-file': Flags.string({ description: 'Client certificate (PEM) for registries that ask for one (mTLS); with --key-file.', dependsOn: ['key-file'], helpGroup: 'REGISTRY' }),
+  'key-file': Flags.string({ description: 'Private key (PEM) of --cert-file.', dependsOn: ['cert-file'], helpGroup: 'REGISTRY' }),
+  verbose: Flags.boolean({ description: 'One line per HTTP request and response on stderr (Authorization redacted).', helpGroup: 'REGISTRY' }),
   username: Flags.string({ char: 'u', description: 'Registry user (else the stored credential, docker or podman config).', env: 'COMPAT_USERNAME', helpGroup: 'REGISTRY' }),
   password: Flags.string({ char: 'p', description: 'Registry password (prefer COMPAT_PASSWORD or `compat login`).', env: 'COMPAT_PASSWORD', helpGroup: 'REGISTRY' }),
   concurrency: Flags.integer({ description: 'Blobs transferred at once.', default: 3, min: 1, max: 64, helpGroup: 'REGISTRY' }),
@@ -25,6 +28,9 @@ export function parseSeconds(input: string): number {
   return n;
 }
 
-export function toRegistryFlags(f: { 'oci-layout'?: boolean; 'plain-http'?: boolean; insecure?: boolean; 'ca-file'?: string; username?: string; password?: string; timeout?: number }): RegistryFlags {
-  return { ociLayout: f['oci-layout'], plainHttp: f['plain-http'], insecure: f.insecure, caFile: f['ca-file'], username: f.username, password: f.password, timeout: f.timeout };
+type Parsed = { 'oci-layout'?: boolean; 'plain-http'?: boolean; insecure?: boolean; 'ca-file'?: string; 'cert-file'?: string; 'key-file'?: string; verbose?: boolean; username?: string; password?: string; timeout?: number };
+
+export function toRegistryFlags(f: Parsed): RegistryFlags {
+  return { ociLayout: f['oci-layout'], plainHttp: f['plain-http'], insecure: f.insecure, caFile: f['ca-file'], certFile: f['cert-file'], keyFile: f['key-file'], verbose: f.verbose, username: f.username, password: f.password, timeout: f.timeout };
 }
+

@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../cli/base.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+import { repeatable } from '../cli/repeatable.js';
 
 export default class Check extends BaseCommand {
   static summary = 'Will this application run on this node? Exit 0 compatible, 1 incompatible, 2 error.';
@@ -18,10 +19,11 @@ export default class Check extends BaseCommand {
     ...registryFlags,
     json: Flags.boolean({ description: 'Print the report as JSON.' }),
     server: Flags.string({ description: 'Ask a running `compat serve` (HOST:PORT or unix:///path.sock) instead of checking here.' }),
-    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    path: repeatable({ description: 'Extra library directories the node provides (indexed with the rest).' }),
     root: Flags.string({ description: "Check against this root file system as if it were the node's `/` (its ld.so.cache, its loader's directories; absolute links stay inside it)." }),
     cwd: Flags.string({ description: 'The directory the application will run in: relative or empty LD_LIBRARY_PATH/RUNPATH entries and relative library names resolve against it (default: the current directory).' }),
     platform: Flags.string({ description: 'For an image index: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),
+    image: Flags.string({ description: 'Will the application run inside this container image? Its layers are unpacked into a temporary root (removed afterwards) and checked against as --root is.', exclusive: ['root', 'server'] }),
   };
 
   async run(): Promise<void> {
@@ -35,6 +37,12 @@ export default class Check extends BaseCommand {
       const isRef = specSource(args.spec, { ociLayout: flags['oci-layout'] }).kind === 'reference';
       const req = isRef ? { uri: args.spec } : { payload: await readSpecText(args.spec) };
       code = await printReport(args.spec, await checkRemoteReport(flags.server, req, { source: args.spec }), flags.json);
+    } else if (flags.image !== undefined) {
+      const { checkInImage } = await import('../artifact/image-root.js');
+      const { workingDir } = await import('../cli/actions.js');
+      const env = { preload: process.env.LD_PRELOAD, cwd: workingDir(flags.cwd), tunables: process.env.GLIBC_TUNABLES };
+      const report = await checkInImage(args.spec, flags.image, { ...toRegistryFlags(flags), platform: flags.platform }, { extraDirs: flags.path, ldLibraryPath: process.env.LD_LIBRARY_PATH, env });
+      code = await printReport(args.spec, report, flags.json);
     } else code = await checkAction(args.spec, { ...flags, registry: { ...toRegistryFlags(flags), platform: flags.platform } });
     if (code !== 0) return this.exit(code);
   }

@@ -17,7 +17,7 @@ export default class Pull extends BaseCommand {
     const { args, flags } = await this.parse(Pull);
     const { pullToStore } = await import('../artifact/transfer.js');
     const { progressBars } = await import('../cli/progress.js');
-    const bars = await progressBars();
+    const bars = await progressBars({ done: 'Downloaded' });
     try {
       const r = await pullToStore(args.reference, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, outDir: flags.output });
       bars.stop();

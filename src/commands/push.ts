@@ -24,7 +24,7 @@ export default class Push extends BaseCommand {
     const annotations = parseAnnotations(flags.annotation, (m) => this.error(m, { exit: 2 }));
     const { pushFiles } = await import('../artifact/push.js');
     const { progressBars } = await import('../cli/progress.js');
-    const bars = await progressBars();
+    const bars = await progressBars({ done: 'Uploaded' });
     try {
       const r = await pushFiles(args.reference, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, artifactType: flags['artifact-type'], annotations, annotationFile: flags['annotation-file'] });
       bars.stop();

@@ -2,6 +2,7 @@ import { Flags } from '@oclif/core';
 import { BaseCommand } from '../cli/base.js';
 import { parseDuration } from '../cli/duration.js';
 import { registryFlags, toRegistryFlags } from '../cli/registry-flags.js';
+import { repeatable } from '../cli/repeatable.js';
 
 function seconds(name: string, raw: string): number {
   const n = Number(raw);
@@ -22,7 +23,7 @@ export default class Serve extends BaseCommand {
   ];
   static flags = {
     address: Flags.string({ default: '127.0.0.1:50051', description: 'HOST:PORT to listen on (port 0 picks a free one), or unix:///path.sock.' }),
-    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides (indexed with the rest).' }),
+    path: repeatable({ description: 'Extra library directories the node provides (indexed with the rest).' }),
     'ld-so-cache': Flags.string({ description: "The loader cache to index (default /etc/ld.so.cache). In a container, the node's cache through a mounted /etc, so that ldconfig's rewrites are seen." }),
     root: Flags.string({ description: "The node's root file system as mounted here (in a container: the node's / at /host), indexed as if it were / (its ld.so.cache, its loader's directories; absolute links stay inside it)." }),
     'max-message-bytes': Flags.integer({ default: 4 * 1024 * 1024, min: 1024, description: 'Largest request accepted; larger ones are refused with RESOURCE_EXHAUSTED.' }),
@@ -32,15 +33,14 @@ export default class Serve extends BaseCommand {
     grace: Flags.string({ default: '5', description: 'Seconds SIGTERM/SIGINT wait for in-flight calls before cutting them.' }),
     'idle-timeout': Flags.string({ default: '120', description: 'Seconds a connection with no call open stays open, handshake or not (0: forever).' }),
     'max-connections': Flags.integer({ default: 1024, min: 1, description: 'Connections open at once; more are closed as soon as they are accepted.' }),
-    labels: Flags.string({ multiple: true, description: 'Artifact references to keep NFD labels for: written before serving, rewritten when the host index changes.' }),
+    labels: repeatable({ description: 'Artifact references to keep NFD labels for: written before serving, rewritten when the host index changes.' }),
     'labels-file': Flags.string({ default: '/etc/kubernetes/node-feature-discovery/features.d/compat', description: 'The NFD feature file --labels writes.' }),
     'labels-expiry': Flags.string({ default: '10m', description: 'How long NFD keeps the labels if the daemon stops (# +expiry-time=); refreshed at half of it. 0: forever.' }),
     quiet: Flags.boolean({ char: 'q', description: 'No per-check log lines (index and lifecycle lines stay).' }),
     // How `uri` requests reach the registry: the same flags as `pull`.
     ...registryFlags,
     registry: Flags.string({ description: 'The registry HOST[:PORT] that -u/-p are for (required with -u); a uri may name it. No other host ever receives those credentials.', helpGroup: 'REGISTRY' }),
-    'allow-registry': Flags.string({
-      multiple: true,
+    'allow-registry': repeatable({
       description: 'A registry a uri may name: HOST[:PORT] or *.DOMAIN[:PORT] (repeatable). By default only --registry; a uri naming no host is always refused.',
       helpGroup: 'REGISTRY',
     }),

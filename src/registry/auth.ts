@@ -1,6 +1,6 @@
 import { RegistryError } from './errors.js';
 import type { Credential, CredentialProvider } from './credentials.js';
-import { Transport, type HttpRequest, type HttpResponse, type HttpStreamResponse, type TransportOptions } from './transport.js';
+import { plainHttpFor, Transport, type HttpRequest, type HttpResponse, type HttpStreamResponse, type TransportOptions } from './transport.js';
 
 export interface Challenge {
   scheme: string;
@@ -102,7 +102,7 @@ export class RegistryClient {
     readonly host: string,
     readonly options: ClientOptions = {},
   ) {
-    this.transport = new Transport(options);
+    this.transport = new Transport({ ...options, plainHttp: plainHttpFor(host, options) });
   }
 
   get baseUrl(): string {

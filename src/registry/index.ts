@@ -41,7 +41,7 @@ export {
   manifestDescriptor,
   type ArtifactManifestInput,
 } from './manifest.js';
-export { Transport, type TransportOptions } from './transport.js';
+export { formatHttpEvent, httpLogger, plainHttpFor, Transport, type HttpEvent, type TransportOptions } from './transport.js';
 export { RegistryClient, ClientPool, parseWwwAuthenticate, mergeScopes, repositoryScope, type ClientOptions, type Challenge } from './auth.js';
 export {
   credentialChain,
@@ -71,4 +71,5 @@ export { writeArtifactFiles, UNPACK_ANNOTATION, type WriteFilesOptions, type Wri
 export { pullThrough, restoreGraph, brokenInCache, type PullThroughOptions, type PulledThrough } from './pull-through.js';
 export { listTagged, referrersOf, referrerTree, MAX_REFERRER_NODES, type TaggedManifest, type ReferrerInfo, type ReferrerNode } from './listing.js';
 export { artifactSummary, type ArtifactSummary, type FileSummary } from './summary.js';
+export { withImageRoot, unpackImage, DEFAULT_IMAGE_LIMITS, type ImageRoot, type ImageRootOptions, type ImageConfig } from './image-root.js';
 export { isBlobMounter, isGraphRepairer, type BlobMounter, type GraphRepairer } from './target.js';

@@ -8,7 +8,7 @@ import { RegistryError } from './errors.js';
 
 /** How to reach a registry: TLS settings, retries and timeouts. */
 export interface TransportOptions extends DeadlineOptions {
-  /** Talk HTTP instead of HTTPS. */
+  /** Talk HTTP instead of HTTPS; unset, only `localhost` talks HTTP (see `plainHttpFor`). */
   plainHttp?: boolean;
   /** Accept any TLS certificate (self-signed test registries). */
   insecure?: boolean;
@@ -16,6 +16,11 @@ export interface TransportOptions extends DeadlineOptions {
   caFile?: string;
   /** PEM text of extra CA certificates to trust. */
   ca?: string | Buffer;
+  /** PEM files of a client certificate and its key, for registries that ask for one (mTLS). */
+  certFile?: string;
+  keyFile?: string;
+  /** Told of every request sent and response received (retries and redirects included); never the credentials. */
+  onHttp?: (event: HttpEvent) => void;
   /** Retries after the first attempt on 429, 5xx and dropped connections (default 3); a refused one gets one quick retry, a deadline none. */
   retries?: number;
   /** Longest Retry-After honoured; a longer one fails the request instead (default 30 s). */
@@ -60,6 +65,38 @@ export interface HttpStreamResponse {
   url: string;
 }
 
+/** One request or response as `onHttp` sees it: the URL without its query, the Authorization scheme only. */
+export interface HttpEvent {
+  phase: 'request' | 'response';
+  method: string;
+  url: string;
+  status?: number;
+  authorization?: string;
+}
+
+/** `> GET url [Authorization: Bearer ***]` and `< 200 GET url`, as curl -v marks them. */
+export function formatHttpEvent(e: HttpEvent): string {
+  if (e.phase === 'response') return `< ${e.status} ${e.method} ${e.url}`;
+  return `> ${e.method} ${e.url}${e.authorization ? ` [Authorization: ${e.authorization} ***]` : ''}`;
+}
+
+/** An `onHttp` that writes each event as one line to `out` (stderr, say). */
+export function httpLogger(out: { write(line: string): unknown }, prefix = ''): (e: HttpEvent) => void {
+  return (e) => out.write(`${prefix}${formatHttpEvent(e)}\n`);
+}
+
+/**
+ * Whether `host` is talked to over plain HTTP, as ORAS decides it: an explicit choice wins; else
+ * the name `localhost` (any port) means a registry on this machine, HTTP, unless TLS material (a
+ * CA or a client certificate) says otherwise. Every other host, 127.0.0.1 and ::1 included, keeps
+ * TLS: ORAS treats only the name specially, and so does this.
+ */
+export function plainHttpFor(host: string, o: Pick<TransportOptions, 'plainHttp' | 'caFile' | 'ca' | 'certFile'>): boolean {
+  if (o.plainHttp !== undefined) return o.plainHttp;
+  if (o.caFile !== undefined || o.ca !== undefined || o.certFile !== undefined) return false;
+  return /^localhost(:\d+)?$/i.test(host);
+}
+
 const RETRY_STATUS = [408, 429, 500, 502, 503, 504];
 const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 const DEFAULT_MAX_BODY = 16 * 1024 * 1024;
@@ -79,18 +116,17 @@ function loadGot(): Promise<Got> {
 export class Transport {
   readonly scheme: 'http' | 'https';
   private readonly ca?: string | Buffer;
+  private readonly clientCert?: { cert: Buffer; key: Buffer };
   private readonly deadlines: Deadlines;
 
   constructor(readonly options: TransportOptions = {}) {
     this.scheme = options.plainHttp ? 'http' : 'https';
     this.deadlines = deadlinesOf(options);
     if (options.ca !== undefined) this.ca = options.ca;
-    else if (options.caFile !== undefined) {
-      try {
-        this.ca = readFileSync(options.caFile);
-      } catch (e) {
-        throw new RegistryError('TLS', `cannot read CA file ${options.caFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
-      }
+    else if (options.caFile !== undefined) this.ca = readPem(options.caFile, 'CA file');
+    if ((options.certFile === undefined) !== (options.keyFile === undefined)) throw new RegistryError('TLS', 'a client certificate needs both its certificate file and its key file');
+    if (options.certFile !== undefined && options.keyFile !== undefined) {
+      this.clientCert = { cert: readPem(options.certFile, 'certificate file'), key: readPem(options.keyFile, 'key file') };
     }
   }
 
@@ -181,6 +217,8 @@ export class Transport {
         }
         throw this.networkError(url, e);
       }
+      // got runs no afterResponse hook for streams.
+      this.options.onHttp?.({ phase: 'response', method: 'GET', url: withoutQuery(url), status: res.statusCode });
       const redirect = this.redirectTarget(res.statusCode, res.headers, url, hop);
       if (redirect) {
         s.destroy();
@@ -226,8 +264,28 @@ export class Transport {
       https: {
         rejectUnauthorized: !o.insecure,
         ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
+        ...(this.clientCert ? { certificate: this.clientCert.cert, key: this.clientCert.key } : {}),
       },
+      ...(o.onHttp ? { hooks: this.httpHooks(o.onHttp) } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
+    };
+  }
+
+  /** Every attempt got makes (retries included) and every answer it gets, for `onHttp`. */
+  private httpHooks(onHttp: (e: HttpEvent) => void): OptionsInit['hooks'] {
+    return {
+      beforeRequest: [
+        (req) => {
+          const auth = req.headers.authorization;
+          onHttp({ phase: 'request', method: req.method, url: withoutQuery(String(req.url)), ...(typeof auth === 'string' ? { authorization: auth.split(' ')[0] } : {}) });
+        },
+      ],
+      afterResponse: [
+        (res) => {
+          onHttp({ phase: 'response', method: res.request.options.method, url: withoutQuery(res.url), status: res.statusCode });
+          return res;
+        },
+      ],
     };
   }
 
@@ -261,6 +319,10 @@ export class Transport {
     const timeout = timeoutError(host, e, this.deadlines, answered);
     if (timeout) return timeout;
     const code = err.code ?? '';
+    // The server's alert about the certificate this side sent (or did not send): mTLS.
+    if (/ALERT_(BAD_CERTIFICATE|CERTIFICATE_REQUIRED|UNKNOWN_CA|CERTIFICATE_UNKNOWN)/.test(code)) {
+      return new RegistryError('TLS', `${host}: the registry refused the client certificate (${code}): give one it trusts (certificate and key files)`);
+    }
     if (/CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code)) {
       return new RegistryError('TLS', `${host}: TLS certificate not trusted (${code}): pass a CA file, or allow insecure`);
     }
@@ -284,6 +346,20 @@ function sameOrigin(a: string, b: string): boolean {
   const x = new URL(a);
   const y = new URL(b);
   return x.protocol === y.protocol && x.host === y.host;
+}
+
+function readPem(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    throw new RegistryError('TLS', `cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? 'error'}`);
+  }
+}
+
+/** A URL for a log line: pre-signed storage URLs carry secrets in the query. */
+function withoutQuery(url: string): string {
+  const q = url.indexOf('?');
+  return q < 0 ? url : `${url.slice(0, q)}?…`;
 }
 
 /** Drops query strings from URLs inside a message: pre-signed storage URLs carry secrets there. */

@@ -19,7 +19,8 @@ export interface TestRegistry {
 }
 
 export interface RegistryOptions {
-  tls?: { cert: string; key: string };
+  /** With `clientCa`, the registry asks for a client certificate signed by that CA (mTLS). */
+  tls?: { cert: string; key: string; clientCa?: string };
   htpasswd?: string;
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
 }
@@ -52,6 +53,7 @@ function configYaml(dir: string, port: number, o: RegistryOptions): string {
     `  addr: 127.0.0.1:${port}`,
   ];
   if (o.tls) lines.push('  tls:', `    certificate: ${o.tls.cert}`, `    key: ${o.tls.key}`);
+  if (o.tls?.clientCa) lines.push('    clientcas:', `      - ${o.tls.clientCa}`);
   if (o.htpasswd) lines.push('auth:', '  htpasswd:', '    realm: test-registry', `    path: ${o.htpasswd}`);
   if (o.token) {
     lines.push('auth:', '  token:', `    realm: ${o.token.realm}`, `    service: ${o.token.service}`, `    issuer: ${o.token.issuer}`, `    rootcertbundle: ${o.token.rootCertBundle}`);
@@ -121,6 +123,17 @@ export function makeCertificate(dir: string, name = 'server'): { cert: string; k
     '-subj', `/CN=${name}`, '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ], { stdio: 'ignore' });
   return { cert, key };
+}
+
+/** A client certificate signed by a CA of its own (for mTLS): the CA's certificate, and the client's pair. */
+export function makeClientCertificate(dir: string): { ca: string; cert: string; key: string } {
+  const ca = makeCertificate(dir, 'client-ca');
+  const key = join(dir, 'client.key');
+  const csr = join(dir, 'client.csr');
+  const cert = join(dir, 'client.crt');
+  execFileSync('openssl', ['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', csr, '-subj', '/CN=client'], { stdio: 'ignore' });
+  execFileSync('openssl', ['x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', cert, '-days', '2'], { stdio: 'ignore' });
+  return { ca: ca.cert, cert, key };
 }
 
 /** An htpasswd file (bcrypt, as distribution requires) for one user. */

@@ -2,6 +2,7 @@ import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../../cli/base.js';
 import { registryFlags, toRegistryFlags } from '../../cli/registry-flags.js';
+import { repeatable } from '../../cli/repeatable.js';
 
 export default class HostLabels extends BaseCommand {
   static summary = 'Write a Node Feature Discovery feature file with one label per artifact: can this node run it?';
@@ -14,7 +15,7 @@ export default class HostLabels extends BaseCommand {
     file: Flags.string({ description: 'The feature file to write.', default: '/etc/kubernetes/node-feature-discovery/features.d/compat' }),
     'dry-run': Flags.boolean({ description: 'Print the file instead of writing it.' }),
     json: Flags.boolean({ description: 'Print the labels as JSON.' }),
-    path: Flags.string({ multiple: true, description: 'Extra library directories the node provides.' }),
+    path: repeatable({ description: 'Extra library directories the node provides.' }),
     platform: Flags.string({ description: 'For image indexes: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),
     expiry: Flags.string({ default: '1h', description: 'How long NFD keeps the labels unless the file is written again (# +expiry-time=); 0: forever.' }),
   };

@@ -1,11 +1,12 @@
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../../cli/base.js';
+import { repeatable } from '../../cli/repeatable.js';
 
 export default class HostScan extends BaseCommand {
   static summary = 'Index every library the loader could find on this node (ld.so.cache, default dirs, extra paths).';
   static examples = ['<%= config.bin %> host scan', '<%= config.bin %> host scan --path /opt/site/lib', '<%= config.bin %> host scan --root /host'];
   static flags = {
-    path: Flags.string({ multiple: true, description: 'Extra library directories to index.' }),
+    path: repeatable({ description: 'Extra library directories to index.' }),
     root: Flags.string({ description: "Index this root file system as if it were `/` (its ld.so.cache and ld.so.conf, its loader's directories; absolute links stay inside it). Saved apart from the node's own index." }),
     json: Flags.boolean({ description: 'Print a JSON summary.' }),
   };

@@ -1,6 +1,7 @@
 import * as Args from '@oclif/core/args';
 import * as Flags from '@oclif/core/flags';
 import { BaseCommand } from '../../cli/base.js';
+import { repeatable } from '../../cli/repeatable.js';
 
 export default class HostShow extends BaseCommand {
   static summary = 'Show the node\'s library index: every soname, or the candidates for one.';
@@ -8,7 +9,7 @@ export default class HostShow extends BaseCommand {
   static args = { soname: Args.string({ description: 'Only this soname.' }) };
   static flags = {
     json: Flags.boolean({ description: 'Print JSON.' }),
-    path: Flags.string({ multiple: true, description: 'Extra library directories (as given to host scan).' }),
+    path: repeatable({ description: 'Extra library directories (as given to host scan).' }),
   };
 
   async run(): Promise<void> {
