@@ -208,7 +208,7 @@ async function mounted(src, mnt, latencyMs) {
   };
 }
 
-async function workloadSlowFs(tmp, { latencyMs = 1, ranks = 32, dirs = 100 } = {}) {
+async function workloadSlowFs(tmp, { latencyMs = 1, ranks = 32, dirs = 20 } = {}) {
   const src = join(tmp, 'slow-src');
   const built = buildManyLibs(src, { count: 50, dirs });
   const mnt = join(tmp, 'slow-mnt');

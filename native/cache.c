@@ -41,6 +41,7 @@ struct dir {
   const char *path; /* the entry's path up to its last '/', as its own string */
   uint32_t len;
   int listed;
+  uint32_t entries; /* table entries in it */
 };
 static struct dir *dirs;
 static uint32_t ndirs;
@@ -200,6 +201,7 @@ static int dir_of(struct entry *e) {
       while (k < len && dirs[i].path[k] == e->path[k]) k++;
       if (k == len) {
         e->dir = i;
+        dirs[i].entries++;
         return 1;
       }
     }
@@ -209,7 +211,7 @@ static int dir_of(struct entry *e) {
   for (uint32_t k = 0; k < len; k++) copy[k] = e->path[k];
   if (len == 0) copy[len++] = '/';
   copy[len] = 0;
-  dirs[ndirs] = (struct dir){copy, (uint32_t)(slash - e->path), 0};
+  dirs[ndirs] = (struct dir){copy, (uint32_t)(slash - e->path), 0, 1};
   e->dir = ndirs++;
   return 1;
 }
@@ -258,8 +260,16 @@ static void list_dir(uint32_t d) {
   sys1(SYS_close, fd);
 }
 
+/* Up to this many entries in a directory are looked at one by one; more, and it is listed once. */
+#define LIST_FROM 4
+
 /* The directory still holds the entry the table recorded (not removed, not replaced by another file). */
 static int current(struct entry *e) {
+  if (!e->verdict && dirs[e->dir].entries < LIST_FROM) {
+    /* A big system directory holding one or two of the table's files: one lstat beats listing it. */
+    struct stat st;
+    e->verdict = sys4(SYS_newfstatat, AT_FDCWD, e->path, &st, AT_SYMLINK_NOFOLLOW) == 0 && (uint64_t)st.st_ino == e->entry_ino ? 1 : -1;
+  }
   if (!e->verdict && !dirs[e->dir].listed) list_dir(e->dir);
   if (!e->verdict) e->verdict = -1;
   return e->verdict > 0;

@@ -1,28 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import type { CheckReport } from '../host/check.js';
 import { type HostIndex, loadOrScan } from '../host/host-index.js';
 import { checkSpecText, type RunEnvironment } from './check-spec.js';
 import type { SpecFlags } from './find-spec.js';
+import { specSource } from './source-rule.js';
 import { readSpecBytes } from './spec.js';
 
-/** What a command's argument names: a spec file on this machine, or an artifact in a registry or layout. */
-export type SpecSource = { kind: 'file'; path: string } | { kind: 'reference'; reference: string };
-
-/**
- * The one "file or reference?" rule of check, the fast entry, host labels: with --oci-layout
- * everything is a reference; a path that exists, or one written as a path (`./`, `/`, `.json`),
- * is a file; otherwise `host/repo:tag` or `…@sha256:` shapes are references.
- */
-export function specSource(arg: string, flags: { ociLayout?: boolean } = {}): SpecSource {
-  if (flags.ociLayout || looksLikeReference(arg)) return { kind: 'reference', reference: arg };
-  return { kind: 'file', path: arg };
-}
-
-function looksLikeReference(arg: string): boolean {
-  if (existsSync(arg) || arg.startsWith('.') || arg.startsWith('/') || arg.endsWith('.json')) return false;
-  return /^[^/\s]+(\/[^/\s]+)+([:@][^/\s]+)?$/.test(arg) && /[:@]/.test(arg);
-}
+export { type SpecSource, specSource } from './source-rule.js';
 
 /** Spec text, wherever it came from, with what names it in messages and caches. */
 export interface LoadedSpec {

@@ -13,3 +13,10 @@ export function splitCommand(argv: string[], valueFlags: readonly string[]): { o
   }
   return { own: argv, command: [] };
 }
+
+/** The words that take a value among oclif flag definitions: `--name` and `-c` of every non-boolean flag. */
+export function valueFlagWords(flags: Record<string, { type: string; char?: string }>): string[] {
+  return Object.entries(flags)
+    .filter(([, f]) => f.type !== 'boolean')
+    .flatMap(([name, f]) => [`--${name}`, ...(f.char ? [`-${f.char}`] : [])]);
+}

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { specSource } from '../artifact/source-rule.js';
+import { splitCommand } from './command-line.js';
 
 /**
  * The hot commands on local files (check, gen, deps) without loading oclif, which costs more than
@@ -15,6 +17,7 @@ export const FAST_OPTIONS: Record<string, Options> = {
   check: { ...COMMON, json: { type: 'boolean' }, path: { type: 'string', multiple: true }, cwd: { type: 'string' }, root: { type: 'string' } },
   gen: { ...COMMON, output: { type: 'string', short: 'o' }, root: { type: 'string' }, name: { type: 'string' }, 'skip-unreadable': { type: 'boolean' } },
   deps: { ...COMMON, json: { type: 'boolean' }, root: { type: 'string' }, cwd: { type: 'string' } },
+  run: { ...COMMON, cache: { type: 'string' }, stats: { type: 'boolean' } },
 };
 
 interface Route {
@@ -41,9 +44,28 @@ export async function runFast(argv: string[]): Promise<number | undefined> {
   }
 }
 
+/**
+ * `run --cache FILE [--stats] -- CMD…` (a job launcher's path: every rank pays compat's start-up).
+ * Only compat's own words are parsed; the command's are never looked at.
+ */
+function runRoute(rest: string[]): Route | undefined {
+  const { own, command } = splitCommand(rest, ['--cache']);
+  let parsed;
+  try {
+    parsed = parseArgs({ args: own, options: FAST_OPTIONS.run!, allowPositionals: false, strict: true });
+  } catch {
+    return undefined;
+  }
+  const values = parsed.values as Values;
+  // A reference needs the registry flags, which only oclif parses.
+  if (typeof values.cache === 'string' && specSource(values.cache).kind === 'reference') return undefined;
+  return { command: 'run', positionals: [], values, run: async () => (await import('./cache-actions.js')).runAction(command, { cache: values.cache as string | undefined, stats: values.stats === true }) };
+}
+
 /** What the fast entry would run for this command line, or undefined when it is oclif's. */
 function routeOf(argv: string[]): Route | undefined {
   const [command, ...rest] = argv;
+  if (command === 'run') return runRoute(rest);
   const options = command === undefined ? undefined : FAST_OPTIONS[command];
   if (!options || rest.includes('--')) return undefined;
   let parsed;

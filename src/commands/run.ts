@@ -15,8 +15,8 @@ export default class Run extends BaseCommand {
   };
 
   async run(): Promise<void> {
-    const { splitCommand } = await import('../cli/command-line.js');
-    const { own, command } = splitCommand(this.argv, ['--cache']);
+    const { splitCommand, valueFlagWords } = await import('../cli/command-line.js');
+    const { own, command } = splitCommand(this.argv, valueFlagWords({ ...Run.baseFlags, ...Run.flags }));
     const { flags } = await this.parse(Run, own);
     const { runAction } = await import('../cli/cache-actions.js');
     const code = await runAction(command, { ...flags, registry: toRegistryFlags(flags) });

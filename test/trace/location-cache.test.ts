@@ -3,7 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, copyFileSync, existsSync, mkdirSync, openSync, readSync, readFileSync, readdirSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildManyLibs } from '../../bench/lib/many-libs.mjs';
-import { compat, expectOneLineError, gcc, tempDir } from '../helpers/fixtures.js';
+import { compat, expectOneLineError, gcc, isolatedEnv, tempDir } from '../helpers/fixtures.js';
+import { startRegistry } from '../helpers/registry.js';
 
 const MODULE = join(import.meta.dirname, '..', '..', 'dist', 'native', 'libcompat.so');
 
@@ -210,6 +211,29 @@ describe('compat cache build / compat run', () => {
       const diff = JSON.parse(compat(['trace', 'diff', '--json', plain, cached]).stdout);
       expect(diff.sets).toMatchObject({ added: [], removed: [], moved: [], changed: [] });
       expect(diff.sets.same).toBeGreaterThan(c.programs.length);
+    }
+  });
+
+  test('a table pushed to a registry keeps its type, and compat run takes it by reference', async () => {
+    const reg = await startRegistry();
+    try {
+      const home = tempDir('compat-cache-home-');
+      const env = isolatedEnv(home, { LD_LIBRARY_PATH: ldLibraryPath });
+      const ref = `${reg.host}/apps/many:cache`;
+      expect(compat(['push', '--plain-http', ref, cacheFile], { env }).status).toBe(0);
+      const manifest = JSON.parse(compat(['manifest', 'fetch', '--plain-http', ref], { env }).stdout);
+      expect(manifest.artifactType).toBe('application/vnd.compspec.compat.cache.v1');
+      expect(manifest.layers[0].mediaType).toBe('application/vnd.compspec.compat.cache.v1+json');
+      const r = compat(['run', '--plain-http', '--cache', ref, '--stats', '--', app], { env });
+      expect(r.stdout).toBe('sum 36\n');
+      expect(r.stderr).toMatch(/9 answered from the table/);
+      // A spec is not a location cache: said in one line.
+      const spec = join(home, 'app.compat.json');
+      expect(compat(['gen', app, '-o', spec], { env }).status).toBe(0);
+      expect(compat(['push', '--plain-http', `${reg.host}/apps/many:spec`, spec], { env }).status).toBe(0);
+      expectOneLineError(compat(['run', '--plain-http', '--cache', `${reg.host}/apps/many:spec`, '--', app], { env }), /apps\/many:spec: not a location cache/);
+    } finally {
+      await reg.dispose();
     }
   });
 
