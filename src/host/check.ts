@@ -466,7 +466,7 @@ function parsedList(text: string | undefined, kind: SymbolKind): Ref[] {
 }
 
 /** A spec's symbols as the binding wants them; a spec written before symbols were recorded binds nothing. */
-function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
+export function objectSymbolsOfApp(s: AppSymbols | undefined): ObjectSymbols {
   if (!s) return { bindNow: false };
   const functions = parsedList(s.functions, 'func');
   const data = parsedList(s.data, 'data');
