@@ -3,8 +3,8 @@
 system (NFS, Lustre metadata under load) on one machine, for bench/cache.mjs.
 
 usage: slowfs.py SOURCE MOUNTPOINT LATENCY_MS
-Runs in the foreground until unmounted (fusermount3 -u MOUNTPOINT). Prints "ready" once mounted
-is not possible from inside fusepy, so the caller waits for the mount to appear in /proc/mounts.
+Runs in the foreground until unmounted (fusermount3 -u MOUNTPOINT); the caller waits for the mount
+to appear in /proc/mounts.
 """
 import errno
 import os
@@ -39,7 +39,13 @@ class Slow(Operations):
         return out
 
     def readdir(self, path, fh):
-        return ['.', '..'] + os.listdir(self._path(path))
+        # Real inode numbers in listings, as NFS and Lustre give them (use_ino below).
+        base = self._path(path)
+        out = ['.', '..']
+        with os.scandir(base) as it:
+            for d in it:
+                out.append((d.name, {'st_ino': d.inode(), 'st_mode': d.stat(follow_symlinks=False).st_mode}, 0))
+        return out
 
     def readlink(self, path):
         return os.readlink(self._path(path))
@@ -68,4 +74,4 @@ if __name__ == '__main__':
     # Read-only, no kernel caching of attributes or misses: every lookup reaches the file system,
     # as on a shared file system whose clients revalidate (NFS with actimeo=0, lookupcache=none).
     FUSE(Slow(os.path.realpath(source), latency_ms / 1000.0), mountpoint, foreground=True, ro=True, nothreads=False,
-         attr_timeout=0, entry_timeout=0, negative_timeout=0, allow_other=False)
+         attr_timeout=0, entry_timeout=0, negative_timeout=0, allow_other=False, use_ino=True)
