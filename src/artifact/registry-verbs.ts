@@ -1,3 +1,4 @@
+import type { CopyEvent } from '../registry/copy.js';
 import type { Descriptor, ProgressCallback } from '../registry/target.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import { SpecError } from './errors.js';
@@ -31,6 +32,7 @@ export interface CopyFlags extends RegistryFlags {
   recursive?: boolean;
   concurrency?: number;
   onProgress?: ProgressCallback;
+  onEvent?: (e: CopyEvent) => void;
 }
 
 export interface CopyResult {
@@ -52,7 +54,7 @@ export async function copyReference(src: string, dst: string, flags: CopyFlags =
   const to = await locate(dst, { ...flags, ociLayout: flags.toOciLayout, credentialHost });
   const srcRef = referenceOf(from, 'to copy');
   const dstRef = to.reference ?? (isDigest(srcRef) ? undefined : srcRef);
-  const r = await copyWithReferrers(from.target, srcRef, to.target, dstRef, { concurrency: flags.concurrency, onProgress: flags.onProgress, referrers: flags.recursive });
+  const r = await copyWithReferrers(from.target, srcRef, to.target, dstRef, { concurrency: flags.concurrency, onProgress: flags.onProgress, onEvent: flags.onEvent, referrers: flags.recursive });
   return { reference: display(to, dstRef, r.root.digest), descriptor: r.root, referrers: r.referrers };
 }
 

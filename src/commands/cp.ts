@@ -37,6 +37,7 @@ export default class Cp extends BaseCommand {
         recursive: flags.recursive,
         concurrency: flags.concurrency,
         onProgress: bars.onProgress,
+        onEvent: bars.onEvent,
       });
       bars.stop();
       const d = r.descriptor;
