@@ -1,6 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir as fixtureTempDir } from './fixtures.js';
 
@@ -93,7 +92,8 @@ async function waitForListening(child: ChildProcess, stderr: () => string, timeo
  * take the port between a probe and the bind); a restart asks for that same port again.
  */
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'registry-test-'));
+  // Removed by dispose(), and after the test file in any case (tempDir's cleanup).
+  const dir = fixtureTempDir('registry-test-');
   const config = join(dir, 'config.yml');
   let child: ChildProcess | undefined;
   let port = 0;
