@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-apt_packages=(gcc gcc-multilib fakeroot libc6-dev binutils docker-registry skopeo apache2-utils openssl libtree gnome-keyring dbus time strace patchelf bubblewrap umoci fuse3 libfuse3-dev python3-fusepy zstd)
+apt_packages=(gcc gcc-multilib fakeroot libc6-dev binutils docker-registry skopeo apache2-utils openssl libtree gnome-keyring dbus time strace patchelf bubblewrap umoci fuse3 libfuse3-dev python3-fusepy zstd systemd)
 missing=()
 for p in "${apt_packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -270,6 +270,7 @@ async function pushInputs(located: Located, reference: string | undefined, given
     ...(subject ? { subject } : {}),
     workPrefix: `${PUSH_TEMP_PREFIX}${process.pid}-`,
     onProgress: opts.onProgress,
+    onEvent: opts.onEvent,
   });
   return { descriptor: pushed.descriptor, manifest: pushed.manifest, kind: spec ? 'compat' : 'other' };
 }

@@ -1,3 +1,5 @@
+import type { CopyEvent } from '../registry/copy.js';
+import type { ArtifactSummary } from '../registry/summary.js';
 import type { Descriptor, ProgressCallback } from '../registry/target.js';
 import type { RegistryFlags } from './fetch-spec.js';
 import { SpecError } from './errors.js';
@@ -31,6 +33,7 @@ export interface CopyFlags extends RegistryFlags {
   recursive?: boolean;
   concurrency?: number;
   onProgress?: ProgressCallback;
+  onEvent?: (e: CopyEvent) => void;
 }
 
 export interface CopyResult {
@@ -38,6 +41,8 @@ export interface CopyResult {
   reference: string;
   descriptor: Descriptor;
   referrers: Descriptor[];
+  /** What was copied, in the shape push, attach and pull print it. */
+  summary: ArtifactSummary;
 }
 
 /**
@@ -46,14 +51,17 @@ export interface CopyResult {
  * another registry uses its own stored credential, never the source's.
  */
 export async function copyReference(src: string, dst: string, flags: CopyFlags = {}): Promise<CopyResult> {
-  const { copyWithReferrers, isDigest } = await registry();
+  const { artifactSummary, copyWithReferrers, fetchManifest, isDigest } = await registry();
   const from = await locate(src, { ...flags, ociLayout: flags.fromOciLayout });
   const credentialHost = flags.credentialHost ?? from.repository?.registry;
   const to = await locate(dst, { ...flags, ociLayout: flags.toOciLayout, credentialHost });
   const srcRef = referenceOf(from, 'to copy');
   const dstRef = to.reference ?? (isDigest(srcRef) ? undefined : srcRef);
-  const r = await copyWithReferrers(from.target, srcRef, to.target, dstRef, { concurrency: flags.concurrency, onProgress: flags.onProgress, referrers: flags.recursive });
-  return { reference: display(to, dstRef, r.root.digest), descriptor: r.root, referrers: r.referrers };
+  const r = await copyWithReferrers(from.target, srcRef, to.target, dstRef, { concurrency: flags.concurrency, onProgress: flags.onProgress, onEvent: flags.onEvent, referrers: flags.recursive });
+  const reference = display(to, dstRef, r.root.digest);
+  // Read back from the destination: the summary describes what is there now.
+  const { manifest } = await fetchManifest(to.target, r.root.digest);
+  return { reference, descriptor: r.root, referrers: r.referrers, summary: artifactSummary(reference, r.root, manifest) };
 }
 
 /** `manifest fetch REF`: the manifest's exact bytes (bounded, verified) and its descriptor. */

@@ -2,6 +2,7 @@ import { rmdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { makeDirs } from '../host/make-dirs.js';
 import type { OciLayout } from '../registry/layout.js';
+import type { CopyEvent } from '../registry/copy.js';
 import type { ReferrerNode } from '../registry/listing.js';
 import type { ArtifactSummary } from '../registry/summary.js';
 import type { Descriptor, ImageManifest, Manifest, ProgressCallback, Target } from '../registry/target.js';
@@ -15,6 +16,8 @@ import { locate, type RegistryFlags } from './targets.js';
 export interface TransferOptions extends RegistryFlags {
   concurrency?: number;
   onProgress?: ProgressCallback;
+  /** What became of each blob and manifest: already there, started, copied (for progress bars). */
+  onEvent?: (e: CopyEvent) => void;
   /** Abandons the registry requests once aborted (the daemon's caller gave up). */
   signal?: AbortSignal;
 }
@@ -86,7 +89,7 @@ async function pullThroughStore<T>(ref: string, opts: TransferOptions & { offlin
   const located = await locate(ref, opts);
   if (!located.reference) throw new SpecError(ref, 'name a tag or digest to pull');
   const store = located.repository ? await storeFor(located.repository) : located.target;
-  const r = await pullThrough(located.target, located.reference, store, read, { concurrency: opts.concurrency, onProgress: opts.onProgress, offline: opts.offline });
+  const r = await pullThrough(located.target, located.reference, store, read, { concurrency: opts.concurrency, onProgress: opts.onProgress, onEvent: opts.onEvent, offline: opts.offline });
   return { descriptor: r.descriptor, manifest: r.manifest, fromStore: r.fromCache, store, value: r.value };
 }
 

@@ -1,7 +1,7 @@
 import { Command } from '@oclif/core/command';
 import * as Flags from '@oclif/core/flags';
 import type { Input, ParserOutput } from '@oclif/core/interfaces';
-import { reportError } from './errors.js';
+import { reportError, warn } from './errors.js';
 import { out, printJson } from './output.js';
 import { usageLine } from './usage.js';
 
@@ -33,6 +33,7 @@ export abstract class BaseCommand extends Command {
       echoParse('oclif', this.id ?? '', parsed.argv, given);
       return this.exit(0);
     }
+    warnTypedPassword(parsed);
     return parsed;
   }
 
@@ -64,4 +65,14 @@ function booleanAssignments(argv: string[], booleans: Map<string, { allowNo?: bo
     if (m[2] === 'true') return [`--${m[1]}`];
     return flag.allowNo ? [`--no-${m[1]}`] : [];
   });
+}
+
+/**
+ * A password typed on the command line (`-p`, `--password`; not COMPAT_PASSWORD, which is no
+ * argument) stays in shell history and in the process list: said once, as ORAS does. With
+ * --password-stdin too, the command refuses the pair instead, in one line of its own.
+ */
+function warnTypedPassword(parsed: { raw: ParserOutput['raw']; flags: FlagOutput }): void {
+  const typed = parsed.raw.some((t) => t.type === 'flag' && t.flag === 'password');
+  if (typed && !parsed.flags['password-stdin']) warn('-p/--password: the password may land in shell history and is visible to other users of this machine; prefer --password-stdin');
 }

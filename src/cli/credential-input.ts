@@ -1,5 +1,3 @@
-import { warn } from './errors.js';
-
 /** Where `login` takes the user name and password from, as docker and ORAS do. */
 export interface CredentialFlags {
   username?: string;
@@ -10,7 +8,7 @@ export interface CredentialFlags {
 /**
  * The credential to log in with: `-u`, then the password from `--password-stdin`, `-p` or
  * COMPAT_PASSWORD, and whatever is still missing asked on the terminal (the password unechoed).
- * `argv` tells `-p` (typed, so kept in shell history: warned) from COMPAT_PASSWORD (not warned).
+ * `argv` tells `-p` (typed) from COMPAT_PASSWORD, which --password-stdin may override.
  */
 export async function readCredential(flags: CredentialFlags, argv: string[]): Promise<{ username: string; password: string }> {
   if (flags['password-stdin']) {
@@ -18,7 +16,6 @@ export async function readCredential(flags: CredentialFlags, argv: string[]): Pr
     if (passwordTyped(argv)) throw new Error('login: give the password with --password-stdin or -p, not both');
     return { username: flags.username, password: await readStdin() };
   }
-  if (passwordTyped(argv)) warn('-p/--password: the password may land in shell history and is visible to other users of this machine; prefer --password-stdin');
   if (flags.username && flags.password) return { username: flags.username, password: flags.password };
   if (!process.stdin.isTTY) throw new Error('login: no password: pipe it to --password-stdin (with -u USER), set COMPAT_PASSWORD, or run on a terminal to type it');
   const { read } = await import('read');

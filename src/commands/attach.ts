@@ -21,8 +21,15 @@ export default class Attach extends BaseCommand {
     const files = (argv as string[]).slice(1);
     const annotations = parseAnnotations(flags.annotation, (m) => this.error(m, { exit: 2 }));
     const { attachFiles } = await import('../artifact/push.js');
-    const r = await attachFiles(args.subject, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, artifactType: flags['artifact-type'], annotations, annotationFile: flags['annotation-file'] });
-    if (flags.json) await this.printJson({ ...r.summary, kind: r.kind, subject: r.subject.digest });
-    else await this.out(`Attached to ${args.subject} (${r.subject.digest})\nDigest: ${r.descriptor.digest}\n`);
+    const { progressBars } = await import('../cli/progress.js');
+    const bars = await progressBars({ done: 'Uploaded' });
+    try {
+      const r = await attachFiles(args.subject, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, onEvent: bars.onEvent, artifactType: flags['artifact-type'], annotations, annotationFile: flags['annotation-file'] });
+      bars.stop();
+      if (flags.json) await this.printJson({ ...r.summary, kind: r.kind, subject: r.subject.digest });
+      else await this.out(`Attached to ${args.subject} (${r.subject.digest})\nDigest: ${r.descriptor.digest}\n`);
+    } finally {
+      bars.stop();
+    }
   }
 }

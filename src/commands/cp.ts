@@ -37,10 +37,11 @@ export default class Cp extends BaseCommand {
         recursive: flags.recursive,
         concurrency: flags.concurrency,
         onProgress: bars.onProgress,
+        onEvent: bars.onEvent,
       });
       bars.stop();
       const d = r.descriptor;
-      if (flags.json) return this.printJson({ reference: r.reference, source: args.source, digest: d.digest, mediaType: d.mediaType, size: d.size, referrers: r.referrers.map((x) => ({ digest: x.digest, artifactType: x.artifactType ?? null })) });
+      if (flags.json) return this.printJson({ ...r.summary, source: args.source, referrers: r.referrers.map((x) => ({ digest: x.digest, artifactType: x.artifactType ?? null })) });
       const more = flags.recursive ? ` with ${r.referrers.length} referrer${r.referrers.length === 1 ? '' : 's'}` : '';
       await this.out(`Copied ${args.source} => ${r.reference}${more}\nDigest: ${d.digest}\n`);
     } finally {

@@ -19,7 +19,7 @@ export default class Pull extends BaseCommand {
     const { progressBars } = await import('../cli/progress.js');
     const bars = await progressBars({ done: 'Downloaded' });
     try {
-      const r = await pullToStore(args.reference, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, outDir: flags.output });
+      const r = await pullToStore(args.reference, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, onEvent: bars.onEvent, outDir: flags.output });
       bars.stop();
       if (flags.json) await this.printJson({ ...r.summary, store: r.store.name, fromStore: r.fromStore, skipped: r.skipped });
       else {

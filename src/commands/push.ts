@@ -26,7 +26,7 @@ export default class Push extends BaseCommand {
     const { progressBars } = await import('../cli/progress.js');
     const bars = await progressBars({ done: 'Uploaded' });
     try {
-      const r = await pushFiles(args.reference, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, artifactType: flags['artifact-type'], annotations, annotationFile: flags['annotation-file'] });
+      const r = await pushFiles(args.reference, files, { ...toRegistryFlags(flags), concurrency: flags.concurrency, onProgress: bars.onProgress, onEvent: bars.onEvent, artifactType: flags['artifact-type'], annotations, annotationFile: flags['annotation-file'] });
       bars.stop();
       if (flags.json) await this.printJson({ ...r.summary, kind: r.kind, tags: r.tags });
       else await this.out(`Pushed ${r.reference}\nDigest: ${r.descriptor.digest}\n`);

@@ -55,6 +55,24 @@ export async function copyGraph(src: Target, root: Descriptor, dst: Target, dstR
       emit('copied', desc);
     });
 
+  // A manifest the destination has stands for its whole graph, which is not walked; a listener
+  // (progress bars naming files) is still told, node by node, that each is there.
+  const reported = new Set<string>();
+  const reportPresent = async (desc: Descriptor, bytes?: Buffer): Promise<void> => {
+    if (!opts.onEvent || reported.has(desc.digest)) return;
+    reported.add(desc.digest);
+    let children: Descriptor[];
+    try {
+      children = manifestChildren(parseManifest(bytes ?? (await fetchBytes(dst, desc)), `${dst.name}@${desc.digest}`));
+    } catch {
+      return; // only the report is lost: what the destination lacks is for its reader to repair
+    }
+    for (const c of children) {
+      if (isManifestType(c.mediaType)) await reportPresent(c);
+      emit('exists', c);
+    }
+  };
+
   const copyNode = (desc: Descriptor, tag?: string): Promise<void> => {
     const key = `${desc.digest}|${tag ?? ''}`;
     let p = done.get(key);
@@ -67,8 +85,12 @@ export async function copyGraph(src: Target, root: Descriptor, dst: Target, dstR
 
   const copyManifest = async (desc: Descriptor, tag?: string): Promise<void> => {
     const present = await dst.exists(desc);
-    if (present && tag === undefined) return emit('exists', desc);
+    if (present && tag === undefined) {
+      await reportPresent(desc);
+      return emit('exists', desc);
+    }
     const bytes = await fetchBytes(src, desc);
+    if (present) await reportPresent(desc, bytes);
     if (!present) {
       const manifest = parseManifest(bytes, `${src.name}@${desc.digest}`);
       // allSettled: when one child fails, let the others finish or fail before reporting, so no
@@ -80,7 +102,8 @@ export async function copyGraph(src: Target, root: Descriptor, dst: Target, dstR
     }
     if (tag !== undefined && !isDigest(tag)) await dst.pushReference(desc, bytes, tag);
     else await dst.push(desc, bytes);
-    opts.onProgress?.({ descriptor: desc, bytes: bytes.length, total: desc.size });
+    // Only new content moved: a manifest that was there is merely tagged again.
+    if (!present) opts.onProgress?.({ descriptor: desc, bytes: bytes.length, total: desc.size });
     emit(present ? 'exists' : 'copied', desc);
   };
 

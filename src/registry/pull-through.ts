@@ -1,5 +1,5 @@
 import { fetchManifest } from './content.js';
-import { copyGraph } from './copy.js';
+import { type CopyEvent, copyGraph } from './copy.js';
 import { isDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { type Descriptor, type GraphRepairer, isGraphRepairer, type Manifest, type ProgressCallback, type Target } from './target.js';
@@ -7,6 +7,8 @@ import { type Descriptor, type GraphRepairer, isGraphRepairer, type Manifest, ty
 export interface PullThroughOptions {
   concurrency?: number;
   onProgress?: ProgressCallback;
+  /** What became of each node copied into the cache (copy()'s events). */
+  onEvent?: (e: CopyEvent) => void;
   /**
    * When the source does not answer: `fallback` (default) reads a reference the cache already
    * holds, `never` fails.
@@ -70,7 +72,7 @@ async function resolveIntoCache(source: Target, reference: string, cache: Target
   }
   if (cache !== source) {
     const tag = isDigest(reference) ? undefined : reference;
-    await copyGraph(source, descriptor, cache, tag, { concurrency: opts.concurrency, onProgress: opts.onProgress });
+    await copyGraph(source, descriptor, cache, tag, { concurrency: opts.concurrency, onProgress: opts.onProgress, onEvent: opts.onEvent });
   }
   return { descriptor, fromCache: false, offline: false };
 }

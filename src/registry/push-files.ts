@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeFile, pushFile } from './content.js';
+import type { CopyEvent } from './copy.js';
 import { isDigest } from './digest.js';
 import { buildManifest } from './manifest.js';
 import { Annotation, EMPTY_DESCRIPTOR, EMPTY_JSON, MediaType } from './media-types.js';
@@ -37,6 +38,8 @@ export interface PushFilesOptions {
   /** Where directories are packed: a fresh directory is made under `tmpdir()` with this name prefix. */
   workPrefix?: string;
   onProgress?: ProgressCallback;
+  /** Per blob: already there (`exists`), or `start` then `copied`, as copy() reports them. */
+  onEvent?: (e: CopyEvent) => void;
 }
 
 export interface PushedArtifact {
@@ -48,11 +51,17 @@ export interface PushedArtifact {
 }
 
 /** Pushes each blob the target does not have yet. */
-export async function pushBlobs(target: Target, blobs: BlobToPush[], opts: { onProgress?: ProgressCallback } = {}): Promise<void> {
+export async function pushBlobs(target: Target, blobs: BlobToPush[], opts: { onProgress?: ProgressCallback; onEvent?: (e: CopyEvent) => void } = {}): Promise<void> {
+  const emit = (type: CopyEvent['type'], descriptor: Descriptor) => opts.onEvent?.({ type, descriptor });
   for (const b of blobs) {
-    if (await target.exists(b.descriptor)) continue;
+    if (await target.exists(b.descriptor)) {
+      emit('exists', b.descriptor);
+      continue;
+    }
+    emit('start', b.descriptor);
     if (typeof b.content === 'string') await pushFile(target, b.content, b.descriptor.mediaType, b.descriptor, { onProgress: opts.onProgress });
     else await target.push(b.descriptor, b.content, { onProgress: opts.onProgress });
+    emit('copied', b.descriptor);
   }
 }
 

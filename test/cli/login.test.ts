@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compat, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { compatOnPty } from '../helpers/pty.js';
@@ -76,5 +76,38 @@ describe('login off a terminal', () => {
     const r = compat(['login', '-u', 'alice', '--password-stdin'], { env, input: `${PASSWORD}\n` });
     expectOneLineError(r, /^compat: login: missing REGISTRY\b/);
     expect(r.stderr).not.toContain(PASSWORD);
+  });
+});
+
+describe('-p/--password on any command', () => {
+  const WARNING = /^compat: warning: -p\/--password: .*shell history.*--password-stdin$/;
+
+  it.each([
+    ['push', (ref: string) => ['push', '--plain-http', ref, 'hello.txt']],
+    ['pull', (ref: string) => ['pull', '--plain-http', ref]],
+    ['resolve', (ref: string) => ['resolve', '--plain-http', ref]],
+    ['list', (ref: string) => ['list', '--plain-http', ref.replace(/:[^:/]+$/, '')]],
+  ] as const)('%s warns once, on stderr, and still runs', (_name, argv) => {
+    writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+    const ref = `${reg.host}/team/typed:v1`;
+    for (const typed of [['-u', 'alice', '-p', PASSWORD], ['-u', 'alice', `--password=${PASSWORD}`], ['-u', 'alice', `-p${PASSWORD}`]]) {
+      const r = compat([...argv(ref), ...typed], { env, cwd: dir });
+      expect({ status: r.status, stderr: r.stderr.trimEnd().split('\n') }).toEqual({ status: 0, stderr: [expect.stringMatching(WARNING)] });
+      expect(r.stderr).not.toContain(PASSWORD);
+    }
+  });
+
+  it('COMPAT_PASSWORD, or no password at all, does not warn', () => {
+    writeFileSync(join(dir, 'hello.txt'), 'hello\n');
+    const ref = `${reg.host}/team/typed:v2`;
+    const r = compat(['push', '--plain-http', '-u', 'alice', ref, 'hello.txt'], { env: { ...env, COMPAT_PASSWORD: PASSWORD }, cwd: dir });
+    expect([r.status, r.stderr]).toEqual([0, '']);
+    const anonymous = compat(['resolve', '--plain-http', ref], { env, cwd: dir });
+    expect(anonymous.stderr).not.toMatch(/warning/);
+  });
+
+  it('login with -p and --password-stdin together: the one error line, no warning before it', () => {
+    const r = compat(['login', reg.host, '--plain-http', '-u', 'alice', '-p', PASSWORD, '--password-stdin'], { env, input: `${PASSWORD}\n` });
+    expectOneLineError(r, /^compat: login: give the password with --password-stdin or -p, not both$/);
   });
 });

@@ -213,7 +213,7 @@ describe('pull', () => {
   });
 });
 
-describe('--json: one shape across push, attach and pull', () => {
+describe('--json: one shape across push, attach, pull and cp', () => {
   it('reference, digest, mediaType, size, totalSize and files', () => {
     const push = JSON.parse(run(['push', ...plain, '--json', `${host}/json/shape:v1`, 'docs/hi.txt']).stdout);
     const attach = JSON.parse(run(['attach', ...plain, '--json', `${host}/json/shape:v1`, 'nfd.yaml', '--artifact-type', NFD]).stdout);
@@ -227,5 +227,21 @@ describe('--json: one shape across push, attach and pull', () => {
     expect(attach.files.map((f: { title: string }) => f.title)).toEqual(['nfd.yaml']);
     expect(pull.files.map((f: { title: string }) => f.title)).toEqual(['docs/hi.txt']);
     expect(pull.digest).toBe(push.digest);
+  });
+
+  it('the same keys in all four, each with only its own extras beside them', () => {
+    const push = JSON.parse(run(['push', ...plain, '--json', `${host}/json/keys:v1`, 'docs/hi.txt']).stdout);
+    const attach = JSON.parse(run(['attach', ...plain, '--json', `${host}/json/keys:v1`, 'nfd.yaml', '--artifact-type', NFD]).stdout);
+    const pull = JSON.parse(run(['pull', ...plain, '--json', `${host}/json/keys:v1`]).stdout);
+    const cp = JSON.parse(run(['cp', ...plain, '-r', '--json', `${host}/json/keys:v1`, `${host}/json/copied:v2`]).stdout);
+    const shared = ['artifactType', 'digest', 'files', 'mediaType', 'reference', 'size', 'totalSize'];
+    const extras: Array<[Record<string, unknown>, string[]]> = [[push, ['kind', 'tags']], [attach, ['kind', 'subject']], [pull, ['fromStore', 'skipped', 'store']], [cp, ['referrers', 'source']]];
+    for (const [o, own] of extras) expect(Object.keys(o).sort()).toEqual([...shared, ...own].sort());
+    // cp describes what it copied as push described what it pushed.
+    const { reference: _p, ...pushed } = push;
+    const { reference, source, referrers, ...copied } = cp;
+    expect(copied).toEqual(Object.fromEntries(shared.filter((k) => k !== 'reference').map((k) => [k, pushed[k]])));
+    expect([reference, source]).toEqual([`${host}/json/copied:v2`, `${host}/json/keys:v1`]);
+    expect(referrers).toEqual([{ digest: attach.digest, artifactType: NFD }]);
   });
 });

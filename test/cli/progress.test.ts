@@ -66,6 +66,56 @@ describe('progress bars name each transfer, fit the terminal, say Exists', () =>
     for (const l of lines.filter((x) => /^(✓ | {2})/.test(x))) expect(l.length).toBeLessThan(COLUMNS);
   });
 
+  /** The `✓ VERB NAME` lines of a run, as [verb, name] pairs. */
+  const doneLines = (output: string) => visibleLines(output).flatMap((l) => {
+    const m = /^✓ (\w+) +(\S+) /.exec(l);
+    return m ? [[m[1]!, m[2]!] as const] : [];
+  });
+
+  it('compat push twice: the second run says Exists for every blob the registry already has, and uploads none', async () => {
+    const ref = `${reg.host}/team/twice:v1`;
+    const first = await compatOnPty(['push', '--plain-http', ref, 'hello.txt', 'other.bin'], { env, columns: COLUMNS, cwd: dir });
+    expect(first.status).toBe(0);
+    expect(doneLines(first.output).filter(([v]) => v === 'Uploaded').map(([, n]) => n).sort()).toEqual(['44136fa355b3', 'hello.txt', 'other.bin']);
+    const second = await compatOnPty(['push', '--plain-http', ref, 'hello.txt', 'other.bin'], { env, columns: COLUMNS, cwd: dir });
+    expect(second.status).toBe(0);
+    const lines = doneLines(second.output);
+    expect(lines.filter(([v]) => v === 'Exists').map(([, n]) => n).sort()).toEqual(['44136fa355b3', 'hello.txt', 'other.bin']);
+    expect(lines.filter(([v]) => v === 'Uploaded')).toEqual([]);
+  });
+
+  it('compat pull twice: the second run says Exists for every blob the node store already has, and downloads none', async () => {
+    const ref = `${reg.host}/team/pulled:v1`;
+    expect(compat(['push', '--plain-http', ref, 'hello.txt', 'other.bin'], { env, cwd: dir }).status).toBe(0);
+    const first = await compatOnPty(['pull', '--plain-http', ref], { env, columns: COLUMNS, cwd: dir });
+    expect(first.status).toBe(0);
+    expect(doneLines(first.output).filter(([v]) => v === 'Downloaded').map(([, n]) => n)).toEqual(expect.arrayContaining(['44136fa355b3', 'hello.txt', 'other.bin']));
+    const second = await compatOnPty(['pull', '--plain-http', ref], { env, columns: COLUMNS, cwd: dir });
+    expect(second.status).toBe(0);
+    const lines = doneLines(second.output);
+    expect(lines.filter(([v]) => v === 'Exists').map(([, n]) => n)).toEqual(expect.arrayContaining(['44136fa355b3', 'hello.txt', 'other.bin']));
+    expect(lines.filter(([v]) => v === 'Downloaded')).toEqual([]);
+    for (const l of visibleLines(second.output).filter((x) => /^(✓ | {2})/.test(x))) expect(l.length).toBeLessThan(COLUMNS);
+  });
+
+  it('compat attach and compat cp say Exists for what the target already has', async () => {
+    const subject = `${reg.host}/team/twice:v1`;
+    expect(compat(['push', '--plain-http', subject, 'hello.txt'], { env, cwd: dir }).status).toBe(0);
+    const attached = await compatOnPty(['attach', '--plain-http', '--artifact-type', 'application/vnd.example.notes', subject, 'hello.txt', 'new.txt'], { env, columns: COLUMNS, cwd: dir });
+    expect(attached.status).toBe(0);
+    expect(doneLines(attached.output)).toEqual(expect.arrayContaining([['Exists', '44136fa355b3'], ['Exists', 'hello.txt'], ['Uploaded', 'new.txt']]));
+
+    const dst = `${reg.host}/team/promoted:v1`;
+    const first = await compatOnPty(['cp', '--plain-http', subject, dst], { env, columns: COLUMNS, cwd: dir });
+    expect(first.status).toBe(0);
+    expect(doneLines(first.output).filter(([v]) => v === 'Exists')).toEqual([]);
+    const second = await compatOnPty(['cp', '--plain-http', subject, dst], { env, columns: COLUMNS, cwd: dir });
+    expect(second.status).toBe(0);
+    const lines = doneLines(second.output);
+    expect(lines.filter(([v]) => v === 'Exists').map(([, n]) => n)).toEqual(expect.arrayContaining(['44136fa355b3', 'hello.txt']));
+    expect(lines.filter(([v]) => v !== 'Exists')).toEqual([]);
+  });
+
   it('off a terminal, no bars', () => {
     const r = compat(['push', '--plain-http', `${reg.host}/team/cli:v2`, 'hello.txt'], { env, cwd: dir });
     expect(r.status).toBe(0);

@@ -1,7 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
-import { createServer, connect } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir as fixtureTempDir } from './fixtures.js';
 
@@ -23,18 +21,6 @@ export interface RegistryOptions {
   tls?: { cert: string; key: string; clientCa?: string };
   htpasswd?: string;
   token?: { realm: string; service: string; issuer: string; rootCertBundle: string };
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const addr = s.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 function configYaml(dir: string, port: number, o: RegistryOptions): string {
@@ -61,35 +47,65 @@ function configYaml(dir: string, port: number, o: RegistryOptions): string {
   return lines.join('\n') + '\n';
 }
 
-async function waitForPort(port: number, child: ChildProcess, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const sock = connect(port, '127.0.0.1');
-      sock.once('connect', () => {
-        sock.destroy();
-        resolve(true);
-      });
-      sock.once('error', () => resolve(false));
+/**
+ * The TCP port `pid` listens on: its socket inodes (/proc/PID/fd) matched against the LISTEN
+ * entries of /proc/PID/net/tcp. Undefined while it has none yet.
+ */
+function listeningPort(pid: number): number | undefined {
+  let sockets: Set<string>;
+  let table: string;
+  try {
+    const links = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
     });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 25));
+    sockets = new Set(links.flatMap((l) => /^socket:\[(\d+)\]$/.exec(l)?.[1] ?? []));
+    table = readFileSync(`/proc/${pid}/net/tcp`, 'utf8');
+  } catch {
+    return undefined; // the process is gone: the caller sees its exit code
   }
-  throw new Error('docker-registry did not start in time');
+  for (const line of table.split('\n').slice(1)) {
+    // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
+    const f = line.trim().split(/\s+/);
+    if (f[3] === '0A' && sockets.has(f[9]!)) return parseInt(f[1]!.split(':')[1]!, 16);
+  }
+  return undefined;
 }
 
+/** Waits (with a deadline) until the registry listens, and returns its port. */
+async function waitForListening(child: ChildProcess, stderr: () => string, timeoutMs = 10_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`docker-registry exited with ${child.exitCode}: ${stderr()}`);
+    const port = listeningPort(child.pid!);
+    if (port !== undefined) return port;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`docker-registry did not listen within ${timeoutMs} ms: ${stderr()}`);
+}
+
+/**
+ * Starts docker-registry on a port it picks itself (`addr: 127.0.0.1:0`, so no other process can
+ * take the port between a probe and the bind); a restart asks for that same port again.
+ */
 export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegistry> {
-  const dir = mkdtempSync(join(tmpdir(), 'registry-test-'));
-  const port = await freePort();
+  // Removed by dispose(), and after the test file in any case (tempDir's cleanup).
+  const dir = fixtureTempDir('registry-test-');
   const config = join(dir, 'config.yml');
-  writeFileSync(config, configYaml(dir, port, o));
   let child: ChildProcess | undefined;
+  let port = 0;
   const start = async () => {
+    writeFileSync(config, configYaml(dir, port, o));
     const c = spawn('docker-registry', ['serve', config], { stdio: ['ignore', 'ignore', 'pipe'] });
-    c.stderr?.resume();
+    let err = '';
+    c.stderr?.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4096)));
     child = c;
-    await waitForPort(port, c);
+    const got = await waitForListening(c, () => err);
+    if (port !== 0 && got !== port) throw new Error(`docker-registry restarted on port ${got}, not ${port}`);
+    port = got;
   };
   const stop = async (hard = false) => {
     const c = child;
@@ -100,7 +116,13 @@ export async function startRegistry(o: RegistryOptions = {}): Promise<TestRegist
       c.kill(hard ? 'SIGKILL' : 'SIGTERM');
     });
   };
-  await start();
+  try {
+    await start();
+  } catch (e) {
+    await stop(true);
+    rmSync(dir, { recursive: true, force: true });
+    throw e;
+  }
   return {
     host: `127.0.0.1:${port}`,
     port,

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { DF_1_NODEFLIB, probeFile, readElf, type ElfInfo } from '../../src/host/elf.js';
-import { FormatError, type FormatErrorKind } from '../../src/host/file-reader.js';
+import type { FormatErrorKind } from '../../src/host/file-reader.js';
 import { expectFormatError } from './format-error.js';
 import { gcc, runBinary, tempDir } from '../helpers/fixtures.js';
 import { craftElf, type CraftSpec } from './elf-builder.js';
@@ -305,18 +306,19 @@ describe('readElf on hand-written ELF files (classes and byte orders gcc cannot 
   });
 });
 
-/** Node script: after 1.5 s, open the FIFO in argv[1] for writing without ever blocking. */
-const UNBLOCK_FIFO = `
-const fs = require('node:fs');
-const start = Date.now();
-const tick = () => {
-  try {
-    fs.closeSync(fs.openSync(process.argv[1], fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
-  } catch {
-    if (Date.now() - start < 10000) setTimeout(tick, 100);
-  }
-};
-setTimeout(tick, 1500);
+/**
+ * Node script: argv = module URL, function name, path. Calls the built module's function on the
+ * path and prints its result, or the FormatError it threw, as JSON.
+ */
+const READ_IN_CHILD = `
+const [url, fn, path] = process.argv.slice(1);
+const m = await import(url);
+try {
+  const value = m[fn](path);
+  process.stdout.write(JSON.stringify({ value: fn === 'probeFile' ? value : 'an ElfInfo' }));
+} catch (e) {
+  process.stdout.write(JSON.stringify({ error: { name: e.constructor.name, kind: e.kind, message: e.message } }));
+}
 `;
 
 describe('probeFile and readElf on things that are not (whole) ELF files', () => {
@@ -388,37 +390,23 @@ describe('probeFile and readElf on things that are not (whole) ELF files', () =>
 
   /**
    * A FIFO among the files handed over (an application tree, a library directory) must be turned
-   * away at once: a blocking open would wait for a writer that never comes. So that a blocking
-   * reader cannot hang the suite, a helper process opens the FIFO for writing after 1.5 s (with
-   * O_NONBLOCK, retrying while no reader is there, giving up after 10 s), which lets a blocked
-   * open return; the reader must have answered well before that.
+   * away at once: a blocking open would wait for a writer that never comes. The read runs in a
+   * child process (the built module) with a deadline: killed there, it was waiting for a writer.
    */
-  it.each([
-    ['readElf', (p: string) => readElf(p)],
-    ['probeFile', (p: string) => probeFile(p)],
-  ] as const)('%s turns a FIFO away without waiting for a writer', (_name, read) => {
-    const fifo = join(dir, `fifo-${_name}`);
+  it.each(['readElf', 'probeFile'] as const)('%s turns a FIFO away without waiting for a writer', (name) => {
+    const fifo = join(dir, `fifo-${name}`);
     execFileSync('mkfifo', [fifo]);
-    const unblock = spawn(process.execPath, ['-e', UNBLOCK_FIFO, fifo], { stdio: 'ignore' });
-    try {
-      const t0 = Date.now();
-      let result: unknown;
-      try {
-        result = read(fifo);
-      } catch (e) {
-        result = e;
-      }
-      const elapsed = Date.now() - t0;
-      expect(elapsed).toBeLessThan(1000);
-      if (result instanceof FormatError) {
-        expect(['unreadable', 'not-elf']).toContain(result.kind);
-        expect(result.message.startsWith(`${fifo}: `)).toBe(true);
-      } else {
-        expect(_name).toBe('probeFile');
-        expect(result).toEqual({ kind: 'other' });
-      }
-    } finally {
-      unblock.kill('SIGKILL');
+    const module = pathToFileURL(join(process.cwd(), 'dist', 'host', 'elf.js')).href;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', READ_IN_CHILD, module, name, fifo], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL', env: { ...process.env, NODE_OPTIONS: '' } });
+    expect({ waitedForWriter: r.signal === 'SIGKILL', status: r.status, stderr: r.stderr }).toEqual({ waitedForWriter: false, status: 0, stderr: '' });
+    const result = JSON.parse(r.stdout) as { value?: unknown; error?: { name: string; kind: string; message: string } };
+    if (result.error) {
+      expect(result.error.name).toBe('FormatError');
+      expect(['unreadable', 'not-elf']).toContain(result.error.kind);
+      expect(result.error.message.startsWith(`${fifo}: `)).toBe(true);
+    } else {
+      expect(name).toBe('probeFile');
+      expect(result.value).toEqual({ kind: 'other' });
     }
   });
 

@@ -265,19 +265,24 @@ describe('CompatServer in-process', () => {
 
   it('stop() cuts calls still open after the grace period', async () => {
     let hold: () => void = () => {};
+    let arrived: () => void = () => {};
+    const inFetch = new Promise<void>((r) => (arrived = r));
     const s = await CompatServer.start({
       address: '127.0.0.1:0',
       indexFile,
       worker: false,
       allowRegistries: ['registry.example'],
-      fetchSpec: () => new Promise((resolve) => (hold = () => resolve({ text: specs.compatible, digest: 'sha256:ef' }))),
+      fetchSpec: () =>
+        new Promise((resolve) => {
+          hold = () => resolve({ text: specs.compatible, digest: 'sha256:ef' });
+          arrived();
+        }),
     });
     const client = new CompatClient(s.address);
     const stuck = client.check({ uri: 'registry.example/stuck:1' }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
-    const t0 = Date.now();
-    expect(await s.stop(300)).toEqual({ forced: true });
-    expect(Date.now() - t0).toBeLessThan(2000);
+    await within(inFetch, 10_000, 'the call reaching fetchSpec');
+    // The call can only end by being cut: its fetch is released after stop() has returned.
+    expect(await within(s.stop(300), 10_000, 'stop(300)')).toEqual({ forced: true });
     expect(await stuck).toBeInstanceOf(RemoteError);
     hold();
     client.close();
@@ -292,3 +297,10 @@ describe('the .proto location', () => {
     expect(readFileSync(PROTO_PATH, 'utf8')).toContain('service CompatibilityService');
   });
 });
+
+/** `p`, or a failure naming `what` once `ms` have passed: a deadline on an event, not a sleep. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}

@@ -179,7 +179,7 @@ describe('compat serve over TCP loopback', () => {
     expect(srv.stderr()).toMatch(/info check payload:sha256:\w+ error [\d.]+ ms peer=\S+ "payload: not valid JSON/);
   });
 
-  it('SIGTERM: calls in flight complete, then exit 0 within a few seconds; new calls are refused', async () => {
+  it('SIGTERM: calls in flight complete, then exit 0 (within a deadline); new calls are refused', async () => {
     const s = await spawnServer([], env);
     others.push(s);
     const c = new CompatClient(s.address);
@@ -187,11 +187,9 @@ describe('compat serve over TCP loopback', () => {
     const calls = Array.from({ length: 300 }, (_, i) => c.check({ payload: renamed(specs.incompatible, `inflight-${i}`) }));
     await s.waitForLog(/info check payload/);
     s.proc.kill('SIGTERM');
-    const t0 = Date.now();
     const results = await Promise.allSettled(calls);
-    const exit = await s.exited(8000);
+    const exit = await s.exited(8000); // rejects when the server is still running by then
     expect(exit.code).toBe(0);
-    expect(Date.now() - t0).toBeLessThan(5000);
     expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
     expect(results.every((r) => r.status === 'fulfilled' && r.value.status === 'SUCCESS' && !r.value.compatible)).toBe(true);
     expect(s.stderr()).toMatch(/info SIGTERM received/);
@@ -234,7 +232,7 @@ describe('compat serve: index rebuilds, unix socket, SIGINT', () => {
 
   it('rebuilds the index when ldconfig rewrites the loader cache (--ld-so-cache)', async () => {
     const ldconfig = ['/sbin/ldconfig', '/usr/sbin/ldconfig'].find((p) => existsSync(p));
-    if (!ldconfig) return; // no glibc ldconfig on this machine: nothing to drive
+    if (!ldconfig) throw new Error('no ldconfig (Debian\'s libc-bin has it): nothing to drive the loader cache with');
     const root = join(dir, 'ldc');
     mkdirSync(join(root, 'site'), { recursive: true });
     writeFileSync(join(root, 'ld.so.conf'), `${join(root, 'site')}\n`);
