@@ -123,8 +123,11 @@ class ReadSymbols implements DynamicSymbols {
 }
 
 export interface ReadOptions {
-  /** Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table built), or `all`. */
-  symbols?: 'defs' | 'refs' | 'all';
+  /**
+   * Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table
+   * built), `all`, or `auto`: `all` for a shared library (ET_DYN without PT_INTERP), else `refs`.
+   */
+  symbols?: 'defs' | 'refs' | 'all' | 'auto';
 }
 
 export const DF_1_NOW = 0x1;
@@ -221,22 +224,31 @@ export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpr
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
 export function probeFile(path: string, opts: ReadOptions = {}): FileKind {
+  return probeFileMode(path, opts).file;
+}
+
+/** `probeFile`, with the mode bits of the file it read (one `fstat`, no second look at the path). */
+export function probeFileMode(path: string, opts: ReadOptions = {}): { file: FileKind; mode: number } {
   const r = FileReader.open(path);
   try {
-    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
-    if (r.size >= 2) {
-      const head = r.bytes(0, Math.min(r.size, 256), 'first line');
-      if (head[0] === 0x23 && head[1] === 0x21) {
-        const line = head.toString('latin1', 2).split('\n')[0]!.trim();
-        // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
-        const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
-        return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
-      }
-    }
-    return { kind: 'other' };
+    return { file: probe(r, opts), mode: r.mode };
   } finally {
     r.close();
   }
+}
+
+function probe(r: FileReader, opts: ReadOptions): FileKind {
+  if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
+  if (r.size >= 2) {
+    const head = r.bytes(0, Math.min(r.size, 256), 'first line');
+    if (head[0] === 0x23 && head[1] === 0x21) {
+      const line = head.toString('latin1', 2).split('\n')[0]!.trim();
+      // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
+      const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
+      return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
+    }
+  }
+  return { kind: 'other' };
 }
 
 /** Reads an ELF file's dynamic-linking facts; anything else is a `FormatError`. */
@@ -477,7 +489,8 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
     else {
       const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
-      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', opts.symbols !== 'refs');
+      const defs = opts.symbols === 'auto' ? etype === 3 && info.interpreter === undefined : opts.symbols !== 'refs';
+      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', defs);
     }
   }
   return info;
