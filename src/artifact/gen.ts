@@ -1,4 +1,4 @@
-import { lstatSync, readdirSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { appBinaryFromElf, type AppBinary } from '../host/app.js';
 import { type ElfInfo, probeFileMode, readElf } from '../host/elf.js';
@@ -10,6 +10,7 @@ import { resolveInRoot } from '../host/object-source.js';
 import { expandTokens, type Resolution } from '../host/resolve.js';
 import { legacyAttributes } from './legacy.js';
 import { ociArchitecture } from './architecture.js';
+import { comparePaths } from './path-order.js';
 import type { CompatSpec } from './spec-types.js';
 
 export interface GenOptions {
@@ -81,8 +82,11 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     if (!opts.onUnreadable) throw e;
     opts.onUnreadable(path, e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message);
   };
-  /** `notLink`: the caller knows `hostPath` is no symbolic link (an lstat or a directory entry said so). */
-  const add = (hostPath: string, explicit: boolean, notLink = false) => {
+  /**
+   * `notLink`: the caller knows `hostPath` is no symbolic link (an lstat or a directory entry said
+   * so); `st`: that lstat, which then stands for the open file's fstat.
+   */
+  const add = (hostPath: string, explicit: boolean, notLink = false, st?: Stats) => {
     let real: string;
     try {
       real = realOf(hostPath, notLink);
@@ -101,7 +105,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     let mode: number;
     try {
       // Executables' definitions are read only if the application has libraries of its own (below).
-      ({ file: kindOf, mode } = probeFileMode(real, { symbols: 'auto' }));
+      ({ file: kindOf, mode } = probeFileMode(real, { symbols: 'auto' }, root ? undefined : st));
     } catch (e) {
       if (!explicit && isUnreadable(e)) return unreadable(hostPath, e);
       // Inside a tree, what cannot be opened (a link to a directory, a dangling link, a device) is not a binary.
@@ -138,7 +142,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       if (!root) kind = 'directory';
       treeRoots.push(realpathSync.native(p));
       walk(p, (f, isFile) => add(f, false, isFile), unreadable);
-    } else add(p, true, !link);
+    } else add(p, true, !link, link ? undefined : st);
   }
 
   // Paths as the loader inside the described system sees them.
@@ -199,7 +203,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     if (aliases.length) b.aliases = aliases;
     binaries.push(b);
   }
-  binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));
+  binaries.sort((a, b) => (a.type === b.type ? comparePaths(a.path, b.path) : a.type === 'executable' ? -1 : 1));
   addExecutableDefinitions(binaries, realPathOf);
 
   const firstElf = binaries.find((b) => b.linkage !== 'script');

@@ -21,6 +21,8 @@ export class FormatError extends Error {
 const BLOCK = 4096;
 /** Ranges up to this many blocks go through the block cache; longer ones are read straight. */
 const SPAN_BLOCKS = 16;
+/** Blocks read at once when a file is first touched at its start. */
+const HEAD_BLOCKS = 4;
 /**
  * Pages are read into shared chunks of this size rather than a buffer each: a buffer of its own per
  * 4 KiB page cost gen an allocation and a garbage-collected ArrayBuffer for every page of every file.
@@ -58,7 +60,11 @@ export class FileReader {
     this.mode = mode;
   }
 
-  static open(path: string): FileReader {
+  /**
+   * `known`: what an lstat of `path` just said, when it said regular file (a caller that looked
+   * already spares the fstat; a file swapped since reads as truncated, never stalls).
+   */
+  static open(path: string, known?: { size: number; mode: number; isFile(): boolean }): FileReader {
     let fd: number;
     try {
       // Non-blocking, so a FIFO or a device named like a library cannot stall the open.
@@ -66,6 +72,7 @@ export class FileReader {
     } catch (e) {
       throw fileSystemError(path, e);
     }
+    if (known?.isFile()) return new FileReader(path, fd, known.size, known.mode);
     try {
       const st = fstatSync(fd);
       if (st.isDirectory()) throw new FormatError(path, 'is-directory', 'is a directory, expected a file');
@@ -92,6 +99,9 @@ export class FileReader {
     }
     const first = Math.floor(off / BLOCK);
     const last = Math.floor((off + len - 1) / BLOCK);
+    // The first pages in one read: headers, and in most objects the dynamic symbol and string
+    // tables, versions and relocations right after them.
+    if (first === 0 && !this.blocks.has(0) && this.size > 0) this.span(0, Math.min(HEAD_BLOCKS, Math.ceil(this.size / BLOCK)) - 1, 0, 0, what);
     if (len > 0 && first === last) {
       const b = this.block(first);
       const start = off - first * BLOCK;
