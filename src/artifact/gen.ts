@@ -1,7 +1,7 @@
-import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, type Stats, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { appBinaryFromElf, type AppBinary } from '../host/app.js';
-import { type ElfInfo, probeFile, readElf } from '../host/elf.js';
+import { type ElfInfo, probeFileMode, readElf } from '../host/elf.js';
 import { tableToBase64 } from '../host/symbol-table.js';
 import { FormatError, fileSystemError, isRegularFile } from '../host/file-reader.js';
 import { highestVersion } from '../host/host-index.js';
@@ -9,7 +9,9 @@ import { DiskLoader } from '../host/loader.js';
 import { resolveInRoot } from '../host/object-source.js';
 import { expandTokens, type Resolution } from '../host/resolve.js';
 import { legacyAttributes } from './legacy.js';
-import { type CompatSpec, ociArchitecture } from './spec.js';
+import { ociArchitecture } from './architecture.js';
+import { comparePaths } from './path-order.js';
+import type { CompatSpec } from './spec-types.js';
 
 export interface GenOptions {
   /** Describe an unpacked root file system: paths resolve inside it as if it were `/`. */
@@ -54,13 +56,22 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
 
   // Inside a root file system, absolute links point into the root, not at the host.
   const reals = new Map<string, string>();
-  const realOf = (p: string): string => {
+  const realOf = (p: string, notLink = false): string => {
     let r = reals.get(p);
     if (r === undefined) {
-      r = root ? resolveInRoot(root, `/${posix.relative(root, p)}`) : realpathSync.native(p);
+      r = root ? resolveInRoot(root, `/${posix.relative(root, p)}`) : notLink ? inRealDir(p) : realpathSync.native(p);
       reals.set(p, r);
     }
     return r;
+  };
+  // A file that is no symbolic link is its directory's real path plus its name: one realpath per
+  // directory instead of a failed readlink per path component of every file.
+  const realDirs = new Map<string, string>();
+  const inRealDir = (p: string): string => {
+    const dir = posix.dirname(p);
+    let d = realDirs.get(dir);
+    if (d === undefined) realDirs.set(dir, (d = realpathSync.native(dir)));
+    return d === '/' ? `/${posix.basename(p)}` : `${d}/${posix.basename(p)}`;
   };
   const safeReal = (p: string): string => {
     try {
@@ -73,10 +84,14 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     if (!opts.onUnreadable) throw e;
     opts.onUnreadable(path, e.message.startsWith(`${e.file}: `) ? e.message.slice(e.file.length + 2) : e.message);
   };
-  const add = (hostPath: string, explicit: boolean) => {
+  /**
+   * `notLink`: the caller knows `hostPath` is no symbolic link (an lstat or a directory entry said
+   * so); `st`: that lstat, which then stands for the open file's fstat.
+   */
+  const add = (hostPath: string, explicit: boolean, notLink = false, st?: Stats) => {
     let real: string;
     try {
-      real = realOf(hostPath);
+      real = realOf(hostPath, notLink);
     } catch (e) {
       const err = e instanceof FormatError ? e : fileSystemError(hostPath, e);
       if (explicit) throw err;
@@ -89,10 +104,10 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       return;
     }
     let kindOf;
+    let mode: number;
     try {
       // Executables' definitions are read only if the application has libraries of its own (below).
-      kindOf = probeFile(real, { symbols: 'refs' });
-      if (kindOf.kind === 'elf' && kindOf.elf.type === 'dyn' && !kindOf.elf.interpreter) kindOf = probeFile(real, { symbols: 'all' });
+      ({ file: kindOf, mode } = probeFileMode(real, { symbols: 'auto' }, root ? undefined : st));
     } catch (e) {
       if (!explicit && isUnreadable(e)) return unreadable(hostPath, e);
       // Inside a tree, what cannot be opened (a link to a directory, a dangling link, a device) is not a binary.
@@ -103,7 +118,8 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
       if (explicit) throw new FormatError(hostPath, 'not-elf', 'not an ELF file or a script');
       return;
     }
-    const runnable = hasExecuteBit(real);
+    // Any execute bit: what the kernel's execve asks of a file (fs/exec.c: do_open_execat, MAY_EXEC).
+    const runnable = (mode & 0o111) !== 0;
     // A `#!` first line makes a program only of a file execve accepts (a mode-644 module is data).
     if (kindOf.kind === 'script' && !runnable) {
       if (explicit) throw new FormatError(hostPath, 'not-elf', 'is a script without an execute bit: not a program');
@@ -116,16 +132,19 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
   if (inputsToWalk.length === 0) throw new FormatError('(no input)', 'not-found', 'give at least one binary or directory');
   for (const p of inputsToWalk) {
     let st;
+    let link = false;
     try {
-      st = statSync(p);
+      st = lstatSync(p);
+      link = st.isSymbolicLink();
+      if (link) st = statSync(p);
     } catch (e) {
       throw fileSystemError(p, e);
     }
     if (st.isDirectory()) {
       if (!root) kind = 'directory';
       treeRoots.push(realpathSync.native(p));
-      walk(p, (f) => add(f, false), unreadable);
-    } else add(p, true);
+      walk(p, (f, isFile) => add(f, false, isFile), unreadable);
+    } else add(p, true, !link, link ? undefined : st);
   }
 
   // Paths as the loader inside the described system sees them.
@@ -187,7 +206,7 @@ export function generateSpec(inputs: string[], opts: GenOptions = {}): CompatSpe
     if (opts.runtime?.has(f.real)) b.loadedAt = 'runtime';
     binaries.push(b);
   }
-  binaries.sort((a, b) => (a.type === b.type ? a.path.localeCompare(b.path) : a.type === 'executable' ? -1 : 1));
+  binaries.sort((a, b) => (a.type === b.type ? comparePaths(a.path, b.path) : a.type === 'executable' ? -1 : 1));
   addExecutableDefinitions(binaries, realPathOf);
 
   const firstElf = binaries.find((b) => b.linkage !== 'script');
@@ -275,22 +294,13 @@ function foundThroughOrigin(res: Resolution, i: number, loader: DiskLoader): boo
   return false;
 }
 
-/** Any execute bit: what the kernel's execve asks of a file (fs/exec.c: do_open_execat, MAY_EXEC). */
-function hasExecuteBit(p: string): boolean {
-  try {
-    return (statSync(p).mode & 0o111) !== 0;
-  } catch {
-    return false;
-  }
-}
-
 /** A file that exists but cannot be read, as opposed to one that is not a binary at all. */
 function isUnreadable(e: unknown): e is FormatError {
   return e instanceof FormatError && e.kind === 'unreadable' && (e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EIO');
 }
 
 /** Visits files in name order (warnings and errors come out the same on every file system). */
-function walk(dir: string, visit: (file: string) => void, onUnreadable: (dir: string, e: FormatError) => void, nested = false): void {
+function walk(dir: string, visit: (file: string, isFile: boolean) => void, onUnreadable: (dir: string, e: FormatError) => void, nested = false): void {
   let entries;
   try {
     entries = readdirSync(dir, { withFileTypes: true });
@@ -303,10 +313,8 @@ function walk(dir: string, visit: (file: string) => void, onUnreadable: (dir: st
   for (const e of entries) {
     const p = posix.join(dir, e.name);
     if (e.isDirectory()) walk(p, visit, onUnreadable, true);
-    else if (e.isFile()) visit(p);
-    else if (e.isSymbolicLink()) {
-      visit(p);
-    }
+    else if (e.isFile()) visit(p, true);
+    else if (e.isSymbolicLink()) visit(p, false);
   }
 }
 

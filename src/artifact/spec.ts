@@ -159,8 +159,4 @@ export function readSpecBytes(path: string): Buffer {
   return readInputFile(path);
 }
 
-/** OCI architecture names (as image indexes use them) for ELF machine names. */
-export function ociArchitecture(machine: string, cls: 32 | 64): string {
-  const map: Record<string, string> = { x86_64: 'amd64', i386: '386', aarch64: 'arm64', arm: 'arm', ppc64: 'ppc64le', s390: 's390x', riscv: 'riscv64', loongarch: 'loong64' };
-  return map[machine] ?? (cls === 64 ? `${machine}` : machine);
-}
+export { ociArchitecture } from './architecture.js';

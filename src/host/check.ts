@@ -11,6 +11,7 @@ import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 import { envProgram, findOnPath } from './script.js';
 import { tableFromBase64 } from './symbol-table.js';
 import { bindSymbols, type ObjectSymbols, parseRefList, type Ref, type SymbolProblem } from './symbols.js';
+import { normalPath } from './paths.js';
 
 export type ReasonKind = 'missing-library' | 'wrong-architecture' | 'missing-version' | 'missing-symbol' | 'missing-interpreter' | 'isa-level' | 'loader-error';
 
@@ -159,17 +160,17 @@ class AppOverlay implements ObjectSource {
   }
 
   show(raw: string): string {
-    const p = posix.normalize(raw);
+    const p = normalPath(raw);
     return this.mount && p.startsWith(`${this.mount}/`) ? p.slice(this.mount.length + 1) : p;
   }
 
   isApp(p: string): boolean {
-    return this.files.has(posix.normalize(p));
+    return this.files.has(normalPath(p));
   }
 
   list(raw: string): ReadonlySet<string> | undefined {
     // The kernel resolves '..' in what the loader opens; the overlay's keys are normalized.
-    const dir = posix.normalize(raw);
+    const dir = normalPath(raw);
     if (this.merged.has(dir)) return this.merged.get(dir);
     const mine = this.dirs.get(dir);
     const theirs = dir === this.mount || dir.startsWith(`${this.mount}/`) ? undefined : this.host.list(dir);
@@ -179,7 +180,7 @@ class AppOverlay implements ObjectSource {
   }
 
   open(raw: string): OpenResult {
-    const path = posix.normalize(raw);
+    const path = normalPath(raw);
     const f = this.files.get(path);
     if (f) return { ok: true, facts: f };
     if (this.mount && (path === this.mount || path.startsWith(`${this.mount}/`))) return { ok: false, missing: true };
@@ -215,7 +216,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     host: { machine: hostMachine, class: index.class, fingerprint: index.fingerprint, ...(index.glibc ? { glibc: index.glibc } : {}) },
   };
   const isaLevel = index.x86IsaLevel ?? (index.machine === 62 || index.machine === 3 ? hostX86IsaLevel() : undefined);
-  const loaders = new Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>();
+  let loaders = loadersOf.get(index);
+  if (!loaders) loadersOf.set(index, (loaders = new Map()));
   const reached = new Set<string>();
   const cwd = opts.cwd ?? process.cwd();
   // A root checked as the node: its own preload file, loader directories and script interpreters.
@@ -233,9 +235,10 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
   const hostRuns = new Map<string, Resolution>();
   // The loader's configuration comes from the interpreter the binary names (its own $LIB, default dirs).
   const loaderFor = (machine: number, cls: 32 | 64, interpreter?: string) => {
-    const key = `${machine}/${cls}/${interpreter ?? ''}`;
+    const key = `${machine}/${cls}/${interpreter ?? ''}/${opts.tunables ?? ''}`;
     let loader = loaders.get(key);
     if (!loader) {
+      if (loaders.size >= LOADERS_MAX) loaders.clear();
       const hwcaps = machine === index.machine && cls === index.class ? index.hwcaps : [];
       const platform = loaderPlatform(machine, cls, root ?? '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
       loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls, platform.hwcaps) }));
@@ -333,7 +336,7 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     environment(b, res);
     res.objects.forEach((o, i) => {
       if (i === 0 || o.via === 'interpreter') return;
-      reached.add(posix.normalize(o.path));
+      reached.add(normalPath(o.path));
       libraries.push({ soname: o.name, path: overlay.show(o.path), from: overlay.isApp(o.path) ? 'application' : 'host' });
     });
     for (const m of res.missing) {
@@ -443,6 +446,14 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
 }
 
 const hostSymbolsOf = new WeakMap<HostIndex, Map<string, ObjectSymbols>>();
+
+/**
+ * Each loader's configuration by machine, class, interpreter and tunables, kept with the index
+ * across checks (its hwcaps and root are the index's): working it out again cost every check of a
+ * daemon more than the search it serves. Bounded, as interpreters come from the specs.
+ */
+const loadersOf = new WeakMap<HostIndex, Map<string, { platform: LoaderPlatform; lookup: Map<string, string> }>>();
+const LOADERS_MAX = 64;
 
 /**
  * Parsed reference lists by their text, across checks: a daemon sees the same binary in spec after

@@ -123,8 +123,11 @@ class ReadSymbols implements DynamicSymbols {
 }
 
 export interface ReadOptions {
-  /** Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table built), or `all`. */
-  symbols?: 'defs' | 'refs' | 'all';
+  /**
+   * Also read the dynamic symbol table: `defs` only (no names decoded), `refs` only (no table
+   * built), `all`, or `auto`: `all` for a shared library (ET_DYN without PT_INTERP), else `refs`.
+   */
+  symbols?: 'defs' | 'refs' | 'all' | 'auto';
 }
 
 export const DF_1_NOW = 0x1;
@@ -221,22 +224,34 @@ export type FileKind = { kind: 'elf'; elf: ElfInfo } | { kind: 'script'; interpr
 
 /** Reads `path` and says what it is; only a file that claims to be ELF and is broken raises an error. */
 export function probeFile(path: string, opts: ReadOptions = {}): FileKind {
-  const r = FileReader.open(path);
+  return probeFileMode(path, opts).file;
+}
+
+/**
+ * `probeFile`, with the mode bits of the file it read (one `fstat`, no second look at the path);
+ * `known`: an lstat of `path` the caller made already (see FileReader.open).
+ */
+export function probeFileMode(path: string, opts: ReadOptions = {}, known?: Parameters<typeof FileReader.open>[1]): { file: FileKind; mode: number } {
+  const r = FileReader.open(path, known);
   try {
-    if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
-    if (r.size >= 2) {
-      const head = r.bytes(0, Math.min(r.size, 256), 'first line');
-      if (head[0] === 0x23 && head[1] === 0x21) {
-        const line = head.toString('latin1', 2).split('\n')[0]!.trim();
-        // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
-        const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
-        return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
-      }
-    }
-    return { kind: 'other' };
+    return { file: probe(r, opts), mode: r.mode };
   } finally {
     r.close();
   }
+}
+
+function probe(r: FileReader, opts: ReadOptions): FileKind {
+  if (r.size >= 4 && r.bytes(0, 4, 'magic').readUInt32BE(0) === ELF_MAGIC) return { kind: 'elf', elf: parse(r, opts) };
+  if (r.size >= 2) {
+    const head = r.bytes(0, Math.min(r.size, 256), 'first line');
+    if (head[0] === 0x23 && head[1] === 0x21) {
+      const line = head.toString('latin1', 2).split('\n')[0]!.trim();
+      // As fs/binfmt_script.c splits it: the interpreter, then the rest of the line as one argument.
+      const [, interpreter = '', argument = ''] = /^(\S*)\s*(.*)$/s.exec(line) ?? [];
+      return { kind: 'script', interpreter, ...(argument ? { argument } : {}) };
+    }
+  }
+  return { kind: 'other' };
 }
 
 /** Reads an ELF file's dynamic-linking facts; anything else is a `FormatError`. */
@@ -353,16 +368,22 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
   const entsize = is64 ? 16 : 8;
   const count = Math.min(Math.floor(dynSeg.filesz / entsize), MAX_DYN_ENTRIES);
   const dyn = r.bytes(dynSeg.offset, count * entsize, 'dynamic section');
-  const entries: Array<[number, number]> = [];
+  // Tags and values side by side, walked by index: gen reads hundreds of objects in a process
+  // too short-lived for pairs and iterators to be compiled away.
+  const tags: number[] = [];
+  const vals: number[] = [];
+  let stringTags = false;
   for (let i = 0; i < count; i++) {
     const o = i * entsize;
     const tag = sword(dyn, o);
     if (tag === DT.NULL) break;
-    entries.push([tag, addr(dyn, o + entsize / 2)]);
+    tags.push(tag);
+    vals.push(addr(dyn, o + entsize / 2));
+    if (tag === DT.NEEDED || tag === DT.SONAME || tag === DT.RPATH || tag === DT.RUNPATH || tag === DT.FILTER || tag === DT.AUXILIARY) stringTags = true;
   }
   // The first entry of each tag, looked up a score of times per object.
   const firstOf = new Map<number, number>();
-  for (const [t, v] of entries) if (!firstOf.has(t)) firstOf.set(t, v);
+  for (let i = 0; i < tags.length; i++) if (!firstOf.has(tags[i]!)) firstOf.set(tags[i]!, vals[i]!);
   const first = (tag: number) => firstOf.get(tag);
 
   const loads = segs.filter((s) => s.type === PT_LOAD);
@@ -378,7 +399,7 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
 
   const strtabAddr = first(DT.STRTAB);
   const strsz = first(DT.STRSZ);
-  const hasStrings = entries.some(([t]) => t === DT.NEEDED || t === DT.SONAME || t === DT.RPATH || t === DT.RUNPATH || t === DT.FILTER || t === DT.AUXILIARY) || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
+  const hasStrings = stringTags || first(DT.VERNEED) !== undefined || first(DT.VERDEF) !== undefined;
   let strtab: Buffer = Buffer.alloc(0);
   if (hasStrings || (opts.symbols && first(DT.SYMTAB) !== undefined && strtabAddr !== undefined && strsz !== undefined)) {
     if (strtabAddr === undefined || strsz === undefined) throw new FormatError(path, 'corrupt', 'dynamic section has no string table (DT_STRTAB/DT_STRSZ)');
@@ -391,8 +412,9 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     return strtab.toString('latin1', off, end);
   };
 
-  for (const [tag, val] of entries) {
-    switch (tag) {
+  for (let i = 0; i < tags.length; i++) {
+    const val = vals[i]!;
+    switch (tags[i]) {
       case DT.NEEDED:
         info.needed.push(str(val, 'DT_NEEDED'));
         break;
@@ -477,7 +499,8 @@ function parse(r: FileReader, opts: ReadOptions = {}): ElfInfo {
     if (symtabAddr === undefined || strsz === undefined) info.symbols = empty;
     else {
       const ctx: SymContext = { r, is64, le, u16, u32, toOffset, first, strtab, slots, ehdr: eh, addr, machine, executable: info.interpreter !== undefined || etype === 2 };
-      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', opts.symbols !== 'refs');
+      const defs = opts.symbols === 'auto' ? etype === 3 && info.interpreter === undefined : opts.symbols !== 'refs';
+      info.symbols = readSymbols(ctx, symtabAddr, bindNow, opts.symbols !== 'defs', defs);
     }
   }
   return info;
@@ -621,13 +644,13 @@ function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRe
     const slot = vs & 0x7fff;
     const vid = slot >= 2 ? (slotVid[slot] ?? 0) : 0;
     if (shndx === SHN_UNDEF) {
-      if (wantRefs && strtab[nameOff] !== 0 && !copy) refs.add(i, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid);
+      if (wantRefs && strtab[nameOff] !== 0 && !copy) refs.add(nameOff, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid, kindCode(type));
       return;
     }
     // st_value == 0 (and not absolute or TLS) is no definition; two 32-bit reads spare a BigInt.
     const zero = is64 ? u32(syms, o + 8) === 0 && u32(syms, o + 12) === 0 : u32(syms, o + 4) === 0;
     if (((1 << type) & ALLOWED_STT) === 0 || (zero && shndx !== SHN_ABS && type !== STT_TLS)) return;
-    if (copy) refs.add(i, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid);
+    if (copy) refs.add(nameOff, bind === STB_WEAK ? WEAK_GROUP : kindCode(type), vid, kindCode(type));
     else if (builder) builder.add(hashCString(strtab, nameOff), slot, slot >= 1 ? slotHash[slot] : undefined, (vs & 0x8000) !== 0);
   };
   if (builder) for (let i = 1; i < count; i++) visit(i, false);
@@ -639,61 +662,63 @@ function readSymbols(c: SymContext, symtabAddr: number, bindNow: boolean, wantRe
   // Data an executable holds by copy relocation must still be found in a library: the lookup for
   // R_*_COPY skips the executable (elf/dl-lookup.c, ELF_RTYPE_CLASS_COPY).
   if (wantRefs && c.executable) for (const i of copyRelocated(c)) if (i >= 1 && i < count) visit(i, true);
-  const { lists, weakKinds } = refs.write(strtab, (i) => u32(syms, i * entsize), (i) => kindCode(syms[i * entsize + infoAt]! & 0xf), vidName);
+  const { lists, weakKinds } = refs.write(strtab, vidName);
   return new ReadSymbols(bindNow, versym !== undefined, lists, builder ? builder.build() : new Uint32Array(0), weakKinds);
 }
 
 /**
- * References as (symbol index, list, version) triples in the order found, written out list by
- * list, version by version: a counting sort over the few (list, version) buckets keeps each
- * bucket in `.dynsym` order (a numeric sort of packed keys cost more than the whole read).
+ * References as (name offset, list, version, kind) in the order found, written out list by list,
+ * version by version: a counting sort over the few (list, version) buckets keeps each bucket in
+ * `.dynsym` order (a numeric sort of packed keys cost more than the whole read).
  */
 class RefCollector {
-  private index: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private name: Int32Array<ArrayBuffer> = new Int32Array(64);
   private bucket: Int32Array<ArrayBuffer> = new Int32Array(64);
+  private kind: Int32Array<ArrayBuffer> = new Int32Array(64);
   private n = 0;
   constructor(private readonly versions: number) {}
 
-  add(i: number, group: number, vid: number): void {
-    if (this.n === this.index.length) {
-      this.index = grow(this.index);
+  /** `nameOff`: the name's offset in the string table; `kind`: its KINDS index (kept for weak references). */
+  add(nameOff: number, group: number, vid: number, kind: number): void {
+    if (this.n === this.name.length) {
+      this.name = grow(this.name);
       this.bucket = grow(this.bucket);
+      this.kind = grow(this.kind);
     }
-    this.index[this.n] = i;
+    this.name[this.n] = nameOff;
+    this.kind[this.n] = kind;
     this.bucket[this.n++] = group * this.versions + vid;
   }
 
-  write(strtab: Buffer, nameAt: (i: number) => number, kindAt: (i: number) => number, vidName: string[]): { lists: RefLists; weakKinds: Uint8Array } {
+  write(strtab: Buffer, vidName: string[]): { lists: RefLists; weakKinds: Uint8Array } {
     const lists: RefLists = {};
-    const { n, versions } = this;
+    const { n, versions, bucket, name, kind } = this;
     if (n === 0) return { lists, weakKinds: new Uint8Array(0) };
     const buckets = GROUPS.length * versions;
     const start = new Int32Array(buckets + 1);
-    for (let k = 0; k < n; k++) start[this.bucket[k]! + 1]!++;
+    for (let k = 0; k < n; k++) start[bucket[k]! + 1]!++;
     for (let b = 0; b < buckets; b++) start[b + 1]! += start[b]!;
     const order = new Int32Array(n);
-    for (let k = 0; k < n; k++) order[start[this.bucket[k]!]!++] = k;
+    for (let k = 0; k < n; k++) order[start[bucket[k]!]!++] = k;
     const writer = new RefListWriter();
     const weakKinds = new Uint8Array(n);
     let nweak = 0;
     let group = -1;
-    const flush = () => {
-      const text = writer.take();
-      if (group >= 0 && text !== undefined) lists[GROUPS[group]!] = text;
-    };
     for (let k = 0; k < n; k++) {
-      const b = this.bucket[order[k]!]!;
-      const i = this.index[order[k]!]!;
+      const at = order[k]!;
+      const b = bucket[at]!;
       const g = Math.floor(b / versions);
       if (g !== group) {
-        flush();
+        const text = writer.take();
+        if (group >= 0 && text !== undefined) lists[GROUPS[group]!] = text;
         group = g;
       }
       const vid = b - g * versions;
-      writer.add(strtab, nameAt(i), vid > 0 ? vidName[vid] : undefined);
-      if (g === WEAK_GROUP) weakKinds[nweak++] = kindAt(i);
+      writer.add(strtab, name[at]!, vid > 0 ? vidName[vid] : undefined);
+      if (g === WEAK_GROUP) weakKinds[nweak++] = kind[at]!;
     }
-    flush();
+    const text = writer.take();
+    if (group >= 0 && text !== undefined) lists[GROUPS[group]!] = text;
     return { lists, weakKinds: weakKinds.subarray(0, nweak) };
   }
 }

@@ -11,6 +11,7 @@ import { cacheFlagsFor, cacheLookupTable, HWCAP_EXTENSION, type LdCache, readLdC
 import { readLdSoConf } from './ld-so-conf.js';
 import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult, resolveInRoot } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
+import { normalPath } from './paths.js';
 
 export const INDEX_VERSION = 3;
 
@@ -397,7 +398,7 @@ export class IndexSource implements ObjectSource {
   }
 
   list(raw: string): ReadonlySet<string> | undefined {
-    const dir = posix.normalize(raw);
+    const dir = normalPath(raw);
     const entries = this.index.dirs[dir];
     // A directory the scan looked for and did not find stays missing without touching the disk.
     if (!entries) return this.derived.scanned.has(dir) ? undefined : this.disk.list(dir);
@@ -410,7 +411,7 @@ export class IndexSource implements ObjectSource {
   }
 
   open(raw: string): OpenResult {
-    const path = posix.normalize(raw);
+    const path = normalPath(raw);
     const dir = posix.dirname(path);
     const entries = this.index.dirs[dir];
     if (entries) {
@@ -423,7 +424,7 @@ export class IndexSource implements ObjectSource {
 
   /** The defined symbols of the object at `raw` (indexed, or else read from the file). */
   symbolsAt(raw: string): DefinedSymbols | null {
-    const path = posix.normalize(raw);
+    const path = normalPath(raw);
     const key = this.index.dirs[posix.dirname(path)]?.[posix.basename(path)];
     return definedSymbols(this.index, key ?? this.disk.hostPath(path));
   }

@@ -193,10 +193,21 @@ export function searchOrder(rpaths: SearchDir[][], env: SearchDir[], runpath: Se
  * `_dl_important_hwcaps` computes): each subdirectory of `subdirs` in order, '' being the
  * directory itself.
  */
-export function candidateDirs(dir: string, subdirs: readonly string[]): string[] {
-  const base = dir === '/' ? '' : dir;
-  return subdirs.map((sub) => (sub ? `${base}/${sub}` : dir));
+export function candidateDirs(dir: string, subdirs: readonly string[]): readonly string[] {
+  // The same few directories in check after check: the same strings (hashed once) each time.
+  let byDir = candidatesOf.get(subdirs);
+  if (!byDir) candidatesOf.set(subdirs, (byDir = new Map()));
+  let out = byDir.get(dir);
+  if (!out) {
+    if (byDir.size >= CANDIDATES_MAX) byDir.clear();
+    const base = dir === '/' ? '' : dir;
+    byDir.set(dir, (out = subdirs.map((sub) => (sub ? `${base}/${sub}` : dir))));
+  }
+  return out;
 }
+
+const candidatesOf = new WeakMap<readonly string[], Map<string, readonly string[]>>();
+const CANDIDATES_MAX = 256;
 
 /**
  * `DF_1_NODEFLIB` on the requester refuses an ld.so.cache answer whose path starts with a system
