@@ -78,7 +78,7 @@ describe('compat serve --labels', () => {
     const file = join(features, 'compat');
     const watcher = watchDir(features);
     try {
-      const srv = await spawnServer(['--oci-layout', '--labels', `${layout}:xz`, `${layout}:site`, '--labels-file', file, '--labels-expiry', '4s', '--quiet'], env);
+      const srv = await spawnServer(['--oci-layout', '--labels', `${layout}:xz`, '--labels', `${layout}:site`, '--labels-file', file, '--labels-expiry', '4s', '--quiet'], env);
       servers.push(srv);
       // Written before the ready line: the expiry first, then one label per artifact.
       const first = readFileSync(file, 'utf8');
@@ -106,7 +106,7 @@ describe('compat serve --labels', () => {
     const watcher = watchDir(features);
     try {
       // An expiry of an hour: the next refresh is half an hour away, so only the new index rewrites the file.
-      const srv = await spawnServer(['--oci-layout', '--labels', `${layout}:xz`, `${layout}:site`, '--labels-file', file, '--labels-expiry', '1h', '--path', libs, '--poll-interval', '0.2', '--quiet'], env);
+      const srv = await spawnServer(['--oci-layout', '--labels', `${layout}:xz`, '--labels', `${layout}:site`, '--labels-file', file, '--labels-expiry', '1h', '--path', libs, '--poll-interval', '0.2', '--quiet'], env);
       servers.push(srv);
       expect(readFileSync(file, 'utf8')).toMatch(/\.site=false$/m);
       // The node gains the library: the index is rebuilt and the label follows.
