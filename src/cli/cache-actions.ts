@@ -62,3 +62,22 @@ export function statsLine(s: CacheStats, cache: LocationCache | undefined): stri
   const table = cache ? `${cache.entries.length} entries` : 'no table';
   return `compat run: ${table}; ${s.processes} process(es); ${s.answered} answered from the table, ${s.stale} stale (searched), ${s.unknown} not in the table (searched)${off}\n`;
 }
+
+/** The environment `compat run` gives a command, for launchers that start the ranks themselves. */
+export async function cacheEnvAction(arg: string, flags: { output: string; format: 'sh' | 'env'; registry?: RegistryFlags }): Promise<void> {
+  const { nativeTable } = await import('../trace/location-cache.js');
+  const { withAudit } = await import('../trace/run-cached.js');
+  const { existsSync } = await import('node:fs');
+  const { resolve } = await import('node:path');
+  const module = nativeModulePath();
+  if (!existsSync(module)) throw new FormatError(module, 'not-found', 'the native module is not built (npm run build needs a C compiler: apt-get install gcc)');
+  const cache = await loadCache(arg, flags.registry);
+  const table = resolve(flags.output);
+  await writeOutput(table, nativeTable(cache));
+  const vars: Array<[string, string]> = [
+    ['LD_AUDIT', withAudit(process.env.LD_AUDIT, module)],
+    ['COMPAT_CACHE_TABLE', table],
+  ];
+  const quote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`;
+  await out(vars.map(([k, v]) => (flags.format === 'sh' ? `export ${k}=${quote(v)}` : `${k}=${v}`)).join('\n') + '\n');
+}

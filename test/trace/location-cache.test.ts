@@ -125,6 +125,23 @@ describe('compat cache build / compat run', () => {
     expect(r.stderr).toMatch(/2 answered from the table, 2 stale \(searched\)/);
   });
 
+  test('cache env: the environment compat run sets up, for a launcher to give every rank (no compat process per rank)', () => {
+    const d = tempDir('compat-cache-env-');
+    const table = join(d, 'shared', 'app.table');
+    const r = compat(['cache', 'env', cacheFile, '-o', table]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe(`export LD_AUDIT='${MODULE}'\nexport COMPAT_CACHE_TABLE='${table}'\n`);
+    const stats = join(d, 'stats');
+    mkdirSync(stats);
+    // What a launcher does: eval the lines, then start the ranks (here two at once, from one shell).
+    const script = `eval "$(cat)"; export COMPAT_CACHE_STATS='${stats}'; "$0" & "$0"; wait`;
+    const ranks = spawnSync('sh', ['-c', script, app], { input: r.stdout, env: { ...process.env, LD_LIBRARY_PATH: ldLibraryPath }, encoding: 'utf8' });
+    expect(ranks.stdout).toBe('sum 36\nsum 36\n');
+    expect(readdirSync(stats)).toHaveLength(2);
+    const env = compat(['cache', 'env', '--format', 'env', cacheFile, '-o', table]);
+    expect(env.stdout).toBe(`LD_AUDIT=${MODULE}\nCOMPAT_CACHE_TABLE=${table}\n`);
+  });
+
   test('a table from another node, whose paths do not exist here, falls back to the search', () => {
     const cache = JSON.parse(readFileSync(cacheFile, 'utf8'));
     for (const e of cache.entries) e.path = `/nonexistent/node-b${e.path}`;
