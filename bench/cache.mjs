@@ -149,7 +149,7 @@ async function workloadMany(tmp) {
   writeFileSync(file, JSON.stringify(cache));
   const configs = [
     { name: 'plain', argv: [built.app], env: base },
-    { name: 'cache (module)', argv: [built.app], env: cached },
+    { name: 'cache (compat cache env)', argv: [built.app], env: cached },
     { name: 'compat run (CLI)', argv: [process.execPath, RUN, 'run', '--cache', file, '--', built.app], env: base, noCalls: true },
     { name: 'absolute DT_NEEDED', argv: [abs], env: base },
     { name: 'stripped path', argv: [built.app], env: stripped },
@@ -185,7 +185,7 @@ async function workloadPython(tmp) {
   writeFileSync(file, JSON.stringify(cache));
   const configs = [
     { name: 'plain', argv: [PYTHON, '-c', code], env: base },
-    { name: 'cache (module)', argv: [PYTHON, '-c', code], env: cacheEnv(base, cache, tmp) },
+    { name: 'cache (compat cache env)', argv: [PYTHON, '-c', code], env: cacheEnv(base, cache, tmp) },
     { name: 'compat run (CLI)', argv: [process.execPath, RUN, 'run', '--cache', file, '--', PYTHON, '-c', code], env: base, noCalls: true },
     { name: 'absolute DT_NEEDED', argv: [absPython, '-c', code], env: { ...base, PYTHONPATH: modDir } },
     { name: 'stripped path', argv: [PYTHON, '-c', code], env: stripped },
@@ -230,7 +230,7 @@ async function workloadSlowFs(tmp, { latencyMs = 1, ranks = 32, dirs = 20 } = {}
     }
     const configs = [
       { name: 'plain', argv: [app], env: base },
-      { name: 'cache (module)', argv: [app], env: cacheEnv(base, cache, tmp) },
+      { name: 'cache (compat cache env)', argv: [app], env: cacheEnv(base, cache, tmp) },
       { name: 'absolute DT_NEEDED', argv: [abs], env: base },
       { name: 'stripped path', argv: [app], env: { ...process.env, LD_LIBRARY_PATH: on(built.usedPath) } },
     ];
