@@ -1,6 +1,6 @@
 import { machineName } from '../host/elf.js';
 import { checkApp, type CheckReport } from '../host/check.js';
-import type { HostIndex } from '../host/host-index.js';
+import { containerView, type HostIndex } from '../host/host-index.js';
 import { splitLibraryPath, splitPreloadList } from '../host/loader.js';
 import { loaderPlatform } from '../host/platform.js';
 import type { LegacyPlatform } from './legacy.js';
@@ -40,6 +40,12 @@ export function legacyPlatformOf(index: HostIndex): LegacyPlatform {
 
 /** `env.path`: PATH as the application's scripts will run with it (check's own when not given). */
 export function checkSpec(spec: CompatSpec, index: HostIndex, ldLibraryPath?: string, env: RunEnvironment = {}): CheckReport {
+  // An image runs in its own root: nothing of the node's files or of this shell's loader
+  // environment reaches it, only the node's CPU.
+  if (spec.image) {
+    const searchDirs = [...(spec.loader?.ldSoConf ?? []), ...(spec.loader?.defaultDirs ?? [])];
+    return checkApp(spec, containerView(index), { ...(env.tunables !== undefined ? { tunables: env.tunables } : {}), searchDirs });
+  }
   return checkApp(spec, index, {
     ldLibraryPath: splitLibraryPath(ldLibraryPath),
     ...(env.preload !== undefined ? { preload: splitPreloadList(env.preload) } : {}),

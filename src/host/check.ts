@@ -102,6 +102,11 @@ export interface CheckOptions {
   tunables?: string;
   /** PATH as the application's scripts will run with it (`#!/usr/bin/env prog`); defaults to check's own. */
   path?: string;
+  /**
+   * The directories the loader searches after RUNPATH, in place of the node's cache and default
+   * directories: an image's own (its ld.so.conf directories, then its loader's defaults).
+   */
+  searchDirs?: string[];
 }
 
 const APP_MOUNT = '/.compat-app';
@@ -240,7 +245,8 @@ export function checkApp(app: CheckInput, index: HostIndex, opts: CheckOptions =
     if (!loader) {
       if (loaders.size >= LOADERS_MAX) loaders.clear();
       const hwcaps = machine === index.machine && cls === index.class ? index.hwcaps : [];
-      const platform = loaderPlatform(machine, cls, root ?? '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
+      const found = loaderPlatform(machine, cls, root ?? '/', { hwcaps, ...(interpreter ? { interpreter } : {}), tunables: opts.tunables });
+      const platform = opts.searchDirs?.length ? { ...found, defaultDirs: opts.searchDirs } : found;
       loaders.set(key, (loader = { platform, lookup: host.cacheLookup(machine, cls, platform.hwcaps) }));
     }
     return loader;

@@ -388,6 +388,25 @@ function derived(index: HostIndex): Derived {
   return d;
 }
 
+/** A root that holds nothing: a container's view of the node finds no file of the node's. */
+const NOTHING = '/nonexistent/compat-container-view';
+const containerViews = new WeakMap<HostIndex, HostIndex>();
+
+/**
+ * The node as a container sees it: its CPU (machine, class, hwcaps, ISA level) but none of its
+ * files. An image's applications resolve inside the image alone; what a container takes from the
+ * host (bound libraries) is bind-check's question.
+ */
+export function containerView(index: HostIndex): HostIndex {
+  let v = containerViews.get(index);
+  if (!v) {
+    v = { ...index, fingerprint: `${index.fingerprint}:container`, cachePath: `${NOTHING}/etc/ld.so.cache`, cacheEntries: [], dirs: {}, objects: {}, extraDirs: [], ldSoConf: [], root: NOTHING };
+    delete v.symbols;
+    containerViews.set(index, v);
+  }
+  return v;
+}
+
 /** The host index as a loader object source; directories it never indexed are read from disk. */
 export class IndexSource implements ObjectSource {
   private readonly disk: DiskSource;

@@ -1,11 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { compat, compatAsync, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { craftTar, makeLayeredImage, skopeoPush, tarOf, type TestImage } from '../helpers/image.js';
 import { startRegistry, type TestRegistry } from '../helpers/registry.js';
-import { build, makeRoot } from '../helpers/roots.js';
+import { build, makeRoot, runInRoot } from '../helpers/roots.js';
 
 interface Spec {
   kind: string;
@@ -101,6 +101,34 @@ describe('gen --image', () => {
     expect(c.stderr).toBe('');
     expect(c.stdout).toBe(`${ref}: compatible with this node (x86_64, GLIBC_2.36)\n`);
     expect(c.status).toBe(0);
+  });
+
+  it('check IMAGE resolves the applications inside the image alone: a library only the node has does not count', async () => {
+    // A program that needs libz.so.1, in an image without it (the node has it).
+    const root = makeRoot(join(dir, 'nozlib'), { libc: 'host' });
+    build(join(root, 'usr/bin/needz'), 'int zlibVersion(void); int main(void){return zlibVersion() ? 0 : 1;}', ['/lib/x86_64-linux-gnu/libz.so.1']);
+    execFileSync('rm', [join(root, 'usr/bin/needz.c')]);
+    const img = await makeLayeredImage('nozlib', [{ tar: tarOf(root), compression: 'gzip' }]);
+    const zref = `${reg.host}/apps/nozlib:v1`;
+    skopeoPush(img, zref);
+    const out = join(dir, 'nozlib.compat.json');
+    expect((await compatAsync(['gen', '--plain-http', '--image', zref, '-o', out], { env })).status).toBe(0);
+    expect((await compatAsync(['attach', '--plain-http', zref, out], { env })).status).toBe(0);
+    const c = await compatAsync(['check', '--plain-http', zref], { env });
+    expect(c.status).toBe(1);
+    expect(c.stdout).toMatch(/libz\.so\.1/);
+    // The loader inside the image agrees.
+    const bundle = join(dir, 'nozlib-bundle');
+    execFileSync('umoci', ['unpack', '--image', `${img.layout}:${img.tag}`, bundle], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const run = runInRoot(join(bundle, 'rootfs'), '/usr/bin/needz');
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/libz\.so\.1: cannot open shared object file/);
+    // The same spec without its image field (a set of binaries to lay over the node) finds the node's libz.
+    const spec = JSON.parse(readFileSync(out, 'utf8'));
+    delete spec.image;
+    const plainSpec = join(dir, 'nozlib-overlay.json');
+    writeFileSync(plainSpec, JSON.stringify(spec));
+    expect(compat(['check', plainSpec], { env }).stdout).not.toMatch(/libz\.so\.1/);
   });
 
   it('--platform picks the manifest of an index (--oci-layout); a platform the index lacks is one line', async () => {
