@@ -60,8 +60,8 @@ export async function depsAction(binary: string, flags: { json?: boolean; root?:
   return report.missing.length > 0 ? 1 : 0;
 }
 
-/** `--cwd DIR` as an absolute directory (where the application will run); it must exist. */
-export function workingDir(dir: string | undefined): string | undefined {
+/** A directory flag's value as an absolute path that must exist; `expects` says what it is for. */
+function existingDir(dir: string | undefined, expects: string): string | undefined {
   if (dir === undefined) return undefined;
   const abs = resolvePath(dir);
   let ok = false;
@@ -70,22 +70,18 @@ export function workingDir(dir: string | undefined): string | undefined {
   } catch {
     ok = false;
   }
-  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--cwd expects the directory the application will run in)');
+  if (!ok) throw new FormatError(abs, 'not-found', `is not a directory (${expects})`);
   return abs;
+}
+
+/** `--cwd DIR` as an absolute directory (where the application will run); it must exist. */
+export function workingDir(dir: string | undefined): string | undefined {
+  return existingDir(dir, '--cwd expects the directory the application will run in');
 }
 
 /** `--root DIR` as an absolute directory (a root file system checked as if it were `/`); it must exist. */
 export function rootDir(dir: string | undefined): string | undefined {
-  if (dir === undefined) return undefined;
-  const abs = resolvePath(dir);
-  let ok = false;
-  try {
-    ok = statSync(abs).isDirectory();
-  } catch {
-    ok = false;
-  }
-  if (!ok) throw new FormatError(abs, 'not-found', 'is not a directory (--root expects a root file system)');
-  return abs;
+  return existingDir(dir, '--root expects a root file system');
 }
 
 /**

@@ -1,5 +1,3 @@
-import { spawn } from 'node:child_process';
-import { constants as osConstants } from 'node:os';
 import { accessSync, constants, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, delimiter, dirname, extname, join, resolve } from 'node:path';
@@ -7,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { probeFile } from '../host/elf.js';
 import { makeDirs } from '../host/make-dirs.js';
 import { TraceError } from './errors.js';
+import { runPassingThrough } from './pass-through.js';
 import type { Backend, EventSet, LogHeader, TraceEvent } from './events.js';
 import { parseJsonLines, sortEvents, writeLog } from './log-file.js';
 import { readStraceDir, straceArgs } from './strace.js';
@@ -101,28 +100,6 @@ function compatVersion(): string | undefined {
   }
 }
 
-/** Runs the command with stdio passed through; resolves with its exit code (128 + signal when killed). */
-function runChild(file: string, args: string[], env: NodeJS.ProcessEnv, cwd: string | undefined, argv0?: string): Promise<number> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(file, args, { stdio: 'inherit', env, cwd, argv0 });
-    // The terminal sends ^C to the whole group; a signal sent to compat alone is passed on.
-    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, forward(s)] as const);
-    for (const [s, h] of handlers) process.on(s, h);
-    const done = () => {
-      for (const [s, h] of handlers) process.off(s, h);
-    };
-    child.on('error', (e) => {
-      done();
-      reject(new TraceError(file, (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'cannot run it: no such file' : `cannot run it: ${e.message}`));
-    });
-    child.on('exit', (code, signal) => {
-      done();
-      resolvePromise(code ?? 128 + (signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0));
-    });
-  });
-}
-
 function readModuleLogs(dir: string): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const f of readdirSync(dir).sort()) {
@@ -186,7 +163,7 @@ export async function recordRun(opts: RecordOptions): Promise<RecordResult> {
       if (opts.events !== 'libs') env.LD_PRELOAD = prependList(env.LD_PRELOAD, mod, ' ');
     }
     const start = new Date();
-    const exit = await runChild(runFile, runArgs, env, opts.cwd, opts.backend === 'strace' ? undefined : opts.command[0]);
+    const exit = await runPassingThrough(runFile, runArgs, { env, cwd: opts.cwd, argv0: opts.backend === 'strace' ? undefined : opts.command[0] });
     const events = sortEvents(opts.backend === 'strace' ? readStraceDir(staging, 'strace') : readModuleLogs(staging));
     const head = header(opts, start, exit, rank, given);
     const pids = [...new Set(events.map((e) => e.pid))];

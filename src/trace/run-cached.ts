@@ -1,9 +1,8 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { constants as osConstants } from 'node:os';
 import { type LocationCache, nativeTable } from './location-cache.js';
+import { runPassingThrough } from './pass-through.js';
 
 /** What the audit module reported, summed over every process of the run. */
 export interface CacheStats {
@@ -25,16 +24,12 @@ export interface RunOptions {
   /** Collect the module's counts (the run's result carries them). */
   stats?: boolean;
   env?: NodeJS.ProcessEnv;
-  /** Passes the run's output through (default) or captures nothing (tests use 'pipe'). */
-  stdio?: 'inherit' | 'pipe';
 }
 
 export interface RunResult {
   /** The exit code a shell would report: the command's, or 128 + the signal that ended it. */
   code: number;
   stats?: CacheStats;
-  stdout?: string;
-  stderr?: string;
 }
 
 /** Adds `module` to LD_AUDIT after what the user already audits with. */
@@ -80,36 +75,10 @@ export async function runWithCache(argv: string[], opts: RunOptions): Promise<Ru
       mkdirSync(statsDir, { mode: 0o700 });
       env.COMPAT_CACHE_STATS = statsDir;
     }
-    const result = await spawnPassingThrough(argv, env, opts.stdio ?? 'inherit');
+    const result: RunResult = { code: await runPassingThrough(argv[0]!, argv.slice(1), { env }) };
     if (opts.stats) result.stats = readStats(statsDir);
     return result;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-function spawnPassingThrough(argv: string[], env: NodeJS.ProcessEnv, stdio: 'inherit' | 'pipe'): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    child.stdout?.on('data', (b: Buffer) => out.push(b));
-    child.stderr?.on('data', (b: Buffer) => err.push(b));
-    // The terminal's signals reach the child too (same process group); a `kill` of compat is passed on.
-    const forward = (sig: NodeJS.Signals) => () => child.kill(sig);
-    const handlers = (['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT'] as const).map((s) => [s, forward(s)] as const);
-    for (const [s, h] of handlers) process.on(s, h);
-    const done = () => {
-      for (const [s, h] of handlers) process.off(s, h);
-    };
-    child.on('error', (e) => {
-      done();
-      reject(Object.assign(new Error(`${argv[0]}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'command not found' : e.message}`), { expose: true }));
-    });
-    child.on('close', (code, signal) => {
-      done();
-      const sig = signal ? (osConstants.signals as Record<string, number>)[signal] ?? 0 : 0;
-      resolve({ code: code ?? 128 + sig, ...(stdio === 'pipe' ? { stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() } : {}) });
-    });
-  });
 }

@@ -259,7 +259,7 @@ describe('compat cache build / compat run', () => {
     writeFileSync(bad, '{"mediaType":"application/vnd.compspec.compat.spec.v1+json"}');
     expectOneLineError(compat(['run', '--cache', bad, '--', 'true']), /bad\.json: not a compat location cache/);
     expectOneLineError(compat(['run', '--cache', join(dir, 'missing.json'), '--', 'true']), /missing\.json: no such file/);
-    expectOneLineError(compat(['run', '--', '/nonexistent/prog']), /\/nonexistent\/prog: command not found/);
+    expectOneLineError(compat(['run', '--', '/nonexistent/prog']), /\/nonexistent\/prog: cannot run it: no such file/);
     expectOneLineError(compat(['cache', 'build', '/bin/sh-not-here']), /sh-not-here/);
     const script = join(tempDir('compat-cache-script-'), 's.sh');
     writeFileSync(script, '#!/bin/sh\n');
