@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { FormatError, fileSystemError } from '../host/file-reader.js';
+import { FormatError } from '../host/file-reader.js';
+import { nativeModule } from '../trace/native-module.js';
 import { buildLocationCache, type LocationCache, parseLocationCache } from '../trace/location-cache.js';
 import { type CacheStats, runWithCache } from '../trace/run-cached.js';
 import type { RegistryFlags } from '../artifact/targets.js';
@@ -26,25 +25,16 @@ export async function cacheBuildAction(programs: string[], flags: CacheBuildFlag
   return 0;
 }
 
-/** The audit module `npm run build` compiles from native/. */
-export function nativeModulePath(): string {
-  return fileURLToPath(new URL('../native/libcompat.so', import.meta.url));
-}
-
-export function readCacheFile(path: string): LocationCache {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (e) {
-    throw fileSystemError(path, e);
-  }
-  return parseLocationCache(text, path);
+/** A cache file: a regular file, read up to the spec files' cap (never a device or an endless stream). */
+export async function readCacheFile(path: string): Promise<LocationCache> {
+  const { readInputFile } = await import('../artifact/spec.js');
+  return parseLocationCache(readInputFile(path).toString('utf8'), path);
 }
 
 /** `--cache FILE|REF`: the same "file or reference?" rule as check's. */
 export async function loadCache(arg: string, flags: RegistryFlags = {}): Promise<LocationCache> {
   const { specSource } = await import('../artifact/spec-source.js');
-  if (specSource(arg, { ociLayout: flags.ociLayout }).kind === 'file') return readCacheFile(arg);
+  if (specSource(arg, { ociLayout: flags.ociLayout }).kind === 'file') return await readCacheFile(arg);
   const { fetchCacheText } = await import('../artifact/cache-artifact.js');
   return parseLocationCache(await fetchCacheText(arg, flags), arg);
 }
@@ -52,7 +42,7 @@ export async function loadCache(arg: string, flags: RegistryFlags = {}): Promise
 export async function runAction(command: string[], flags: { cache?: string; stats?: boolean; registry?: RegistryFlags }): Promise<number> {
   if (command.length === 0) throw new FormatError('(no command)', 'not-found', 'give the command to run after --');
   const cache = flags.cache ? await loadCache(flags.cache, flags.registry) : undefined;
-  const result = await runWithCache(command, { module: nativeModulePath(), cache, stats: flags.stats });
+  const result = await runWithCache(command, { module: nativeModule(), cache, stats: flags.stats });
   if (flags.stats && result.stats) process.stderr.write(statsLine(result.stats, cache));
   return result.code;
 }
@@ -66,11 +56,10 @@ export function statsLine(s: CacheStats, cache: LocationCache | undefined): stri
 /** The environment `compat run` gives a command, for launchers that start the ranks themselves. */
 export async function cacheEnvAction(arg: string, flags: { output: string; format: 'sh' | 'env'; registry?: RegistryFlags }): Promise<void> {
   const { nativeTable } = await import('../trace/location-cache.js');
-  const { withAudit } = await import('../trace/run-cached.js');
-  const { existsSync } = await import('node:fs');
+  const { assertModuleBuilt, withAudit } = await import('../trace/run-cached.js');
   const { resolve } = await import('node:path');
-  const module = nativeModulePath();
-  if (!existsSync(module)) throw new FormatError(module, 'not-found', 'the native module is not built (npm run build needs a C compiler: apt-get install gcc)');
+  const module = nativeModule();
+  assertModuleBuilt(module);
   const cache = await loadCache(arg, flags.registry);
   const table = resolve(flags.output);
   await writeOutput(table, nativeTable(cache));

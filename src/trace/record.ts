@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { probeFile } from '../host/elf.js';
 import { makeDirs } from '../host/make-dirs.js';
 import { TraceError } from './errors.js';
+import { nativeModule } from './native-module.js';
 import { runPassingThrough } from './pass-through.js';
 import type { Backend, EventSet, LogHeader, TraceEvent } from './events.js';
 import { parseJsonLines, sortEvents, writeLog } from './log-file.js';
@@ -26,11 +27,6 @@ export interface RecordResult {
   files: string[];
   processes: number;
   events: number;
-}
-
-/** The module `npm run build` compiled from native/ (absent when the build machine had no compiler). */
-export function nativeModule(): string {
-  return fileURLToPath(new URL('../native/libcompat.so', import.meta.url));
 }
 
 const RANK_VARS = ['OMPI_COMM_WORLD_RANK', 'PMI_RANK', 'PMIX_RANK', 'SLURM_PROCID', 'FLUX_TASK_RANK'];

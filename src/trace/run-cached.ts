@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type LocationCache, nativeTable } from './location-cache.js';
+import { TraceError } from './errors.js';
 import { runPassingThrough } from './pass-through.js';
 
 /** What the audit module reported, summed over every process of the run. */
@@ -58,9 +59,14 @@ export function readStats(dir: string): CacheStats {
   return s;
 }
 
+/** The module, which a build without a C compiler does not have: said in one line. */
+export function assertModuleBuilt(module: string): void {
+  if (!existsSync(module)) throw new TraceError(module, 'the native module is not built (npm run build needs a C compiler: apt-get install gcc)');
+}
+
 /** Runs `argv` with the audit module answering the loader's searches from `cache`. */
 export async function runWithCache(argv: string[], opts: RunOptions): Promise<RunResult> {
-  if (!existsSync(opts.module)) throw new Error(`${opts.module}: the native module is not built (npm run build needs a C compiler: apt-get install gcc)`);
+  assertModuleBuilt(opts.module);
   const dir = mkdtempSync(join(tmpdir(), 'compat-run-'));
   try {
     const env: NodeJS.ProcessEnv = { ...(opts.env ?? process.env) };

@@ -259,6 +259,10 @@ describe('compat cache build / compat run', () => {
     writeFileSync(bad, '{"mediaType":"application/vnd.compspec.compat.spec.v1+json"}');
     expectOneLineError(compat(['run', '--cache', bad, '--', 'true']), /bad\.json: not a compat location cache/);
     expectOneLineError(compat(['run', '--cache', join(dir, 'missing.json'), '--', 'true']), /missing\.json: no such file/);
+    // A device is not a table: refused at once, never read (/dev/zero would never end).
+    expectOneLineError(compat(['run', '--cache', '/dev/zero', '--', 'true']), /\/dev\/zero: .*character device/);
+    expectOneLineError(compat(['cache', 'env', '/dev/zero', '-o', join(dir, 'never.table')]), /\/dev\/zero: .*character device/);
+    expect(existsSync(join(dir, 'never.table'))).toBe(false);
     expectOneLineError(compat(['run', '--', '/nonexistent/prog']), /\/nonexistent\/prog: cannot run it: no such file/);
     expectOneLineError(compat(['cache', 'build', '/bin/sh-not-here']), /sh-not-here/);
     const script = join(tempDir('compat-cache-script-'), 's.sh');
