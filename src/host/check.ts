@@ -4,7 +4,7 @@ import { machineName, machineNumber, type SymbolKind } from './elf.js';
 import { isRegularFile } from './file-reader.js';
 import { highestVersion, type HostIndex, IndexSource, inRoot } from './host-index.js';
 import { hostX86IsaLevel, x86IsaNames, x86IsaRefused } from './isa.js';
-import type { ObjectFacts, ObjectSource, OpenResult } from './object-source.js';
+import { addToListing, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
 import { readPreloadFile } from './loader.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
@@ -147,17 +147,7 @@ class AppOverlay implements ObjectSource {
 
   private addFile(p: string, facts: ObjectFacts): void {
     this.files.set(p, facts);
-    // Every ancestor exists as a directory, as it does in the unpacked application.
-    let d = posix.dirname(p);
-    let name = posix.basename(p);
-    for (;;) {
-      let s = this.dirs.get(d);
-      if (!s) this.dirs.set(d, (s = new Set()));
-      s.add(name);
-      if (d === '/' || d === this.mount) break;
-      name = posix.basename(d);
-      d = posix.dirname(d);
-    }
+    addToListing(this.dirs, p, this.mount);
   }
 
   place(p: string): string {

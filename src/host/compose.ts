@@ -5,7 +5,7 @@ import { machineName, type SymbolKind } from './elf.js';
 import { FormatError } from './file-reader.js';
 import { compareDotted, highestVersion, hostPlatform } from './host-index.js';
 import { cacheFlagsFor, cacheLookupTable, type LdCache, readLdCache } from './ldcache.js';
-import { DiskSource, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
+import { addToListing, DiskSource, type ObjectFacts, type ObjectSource, type OpenResult } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { resolveGraph, type Resolution, versionProblems } from './resolve.js';
 import { bindSymbols, checkMatch, makeRef, type ObjectSymbols } from './symbols.js';
@@ -146,18 +146,7 @@ class ComposedSource implements ObjectSource {
     private readonly layout: Layout,
     private readonly base: ObjectSource,
   ) {
-    for (const p of layout.keys()) {
-      let d = posix.dirname(p);
-      let name = posix.basename(p);
-      for (;;) {
-        let s = this.dirs.get(d);
-        if (!s) this.dirs.set(d, (s = new Set()));
-        s.add(name);
-        if (d === '/') break;
-        name = posix.basename(d);
-        d = posix.dirname(d);
-      }
-    }
+    for (const p of layout.keys()) addToListing(this.dirs, p);
   }
 
   list(raw: string): ReadonlySet<string> | undefined {

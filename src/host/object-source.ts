@@ -110,3 +110,20 @@ export function resolveInRoot(root: string, p: string): string {
   }
   return posix.join(root, ...done);
 }
+
+/**
+ * Records `path` in a directory listing (directory → names), with every ancestor up to `/` (or
+ * `stop`) as a directory of its parent: files laid over a root exist the way unpacking them would.
+ */
+export function addToListing(dirs: Map<string, Set<string>>, path: string, stop?: string): void {
+  let d = posix.dirname(path);
+  let name = posix.basename(path);
+  for (;;) {
+    let s = dirs.get(d);
+    if (!s) dirs.set(d, (s = new Set()));
+    s.add(name);
+    if (d === '/' || d === stop) break;
+    name = posix.basename(d);
+    d = posix.dirname(d);
+  }
+}
