@@ -6,7 +6,8 @@
 //   npm run bench -- --update-results     (rewrite the core section of bench/RESULTS.md)
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { updateResults } from './lib/results.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -28,15 +29,9 @@ if (NEEDED.some((f) => !existsSync(join(ROOT, f)))) {
 const core = await import('./core.mjs');
 const { markdown } = await core.main(args);
 
-const BEGIN = '<!-- bench:core:begin -->';
-const END = '<!-- bench:core:end -->';
 if (args.includes('--update-results')) {
   const file = join(HERE, 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const block = `${BEGIN}\n${markdown}\n${END}`;
-  const i = text.indexOf(BEGIN);
-  const j = text.indexOf(END);
-  writeFileSync(file, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text}${text && !text.endsWith('\n') ? '\n' : ''}${block}\n`);
+  updateResults(file, 'core', markdown);
   process.stderr.write(`updated ${file}\n`);
 }
 

@@ -11,6 +11,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { updateResults } from './lib/results.mjs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -186,14 +187,8 @@ const summary = [
 const markdown = [`## Recording runs (issue 10)`, '', `Machine: ${machine}.`, '', ...summary, '', ...results.map((r) => r.md), mx.md].join('\n');
 process.stdout.write(`${markdown}\n`);
 
-const BEGIN = '<!-- bench:trace:begin -->';
-const END = '<!-- bench:trace:end -->';
 if (args.includes('--update-results')) {
   const file = join(HERE, 'RESULTS.md');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  const block = `${BEGIN}\n${markdown}\n${END}`;
-  const i = text.indexOf(BEGIN);
-  const j = text.indexOf(END);
-  writeFileSync(file, i >= 0 && j > i ? `${text.slice(0, i)}${block}${text.slice(j + END.length)}` : `${text}${text && !text.endsWith('\n') ? '\n' : ''}\n${block}\n`);
+  updateResults(file, 'trace', markdown);
   log(`updated ${file}`);
 }
