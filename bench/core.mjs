@@ -15,6 +15,8 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const ROOT = join(HERE, '..');
 const RUN = join(ROOT, 'bin', 'run.js');
+// What a user runs: the launcher (it defers NODE_EXTRA_CA_CERTS; see bin/compat).
+const CLI = join(ROOT, 'bin', 'compat');
 const SECTIONS = ['gen', 'oracle', 'symbols', 'scan', 'check'];
 
 const TARGETS = {
@@ -46,7 +48,8 @@ const met = (ok) => (ok ? 'yes' : '**no — missed**');
 
 /** Environment for child processes: no LD_LIBRARY_PATH/LD_PRELOAD leaking into ldd or the index. */
 function childEnv(extra = {}) {
-  const env = { ...process.env, ...extra };
+  // bin/compat runs the `node` on PATH: the one running this benchmark.
+  const env = { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}`, ...extra };
   delete env.LD_LIBRARY_PATH;
   delete env.LD_PRELOAD;
   delete env.NODE_OPTIONS;
@@ -162,7 +165,7 @@ export function machine() {
     memory: `${(totalmem() / 2 ** 30).toFixed(1)} GiB`,
     disk,
     os: `${osRelease ?? 'Linux'}, kernel ${release()}`,
-    node: process.version,
+    node: process.env.NODE_EXTRA_CA_CERTS ? `${process.version}; NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS} (bin/compat defers it; \`node -e 0\` pays it)` : process.version,
     glibc: glibc ? `glibc ${String(glibc).replace(/^.*\s(\d+\.\d+)$/, '$1')}` : 'unknown',
     ldd: spawnSync('ldd', ['--version'], { encoding: 'utf8' }).stdout?.split('\n')[0] ?? 'absent',
     libtree: spawnSync('libtree', ['--version'], { encoding: 'utf8' }).stdout?.trim() || 'absent',
@@ -181,7 +184,7 @@ async function benchGen(quick) {
   // The loops a user would write: one shell, one ldd (or libtree) process per file, sequentially.
   const loop = (tool) => ['sh', ['-c', `for f in "$@"; do ${tool} "$f" >/dev/null 2>&1; done`, 'sh', ...files]];
   const cmds = {
-    compat: [process.execPath, [RUN, 'gen', ...files, '-o', out]],
+    compat: [CLI, ['gen', ...files, '-o', out]],
     ldd: loop('ldd'),
     ...(which('libtree') ? { libtree: loop('libtree') } : {}),
   };
@@ -471,9 +474,9 @@ async function benchCheck(quick) {
   const before = statSync(indexFile).mtimeMs;
 
   const cmds = {
-    check: [process.execPath, [RUN, 'check', spec]],
+    check: [CLI, ['check', spec]],
     node: [process.execPath, ['-e', '0']],
-    cli: [process.execPath, [RUN, '--version']],
+    cli: [CLI, ['--version']],
     ldd: ['ldd', ['/usr/bin/xz']],
     spawn: ['/bin/true', []],
   };
@@ -526,7 +529,7 @@ export function markdown(r) {
     const st = c.stats;
     L.push(`| \`compat check\` xz spec, CLI, warm index (median / p90 of ${c.runs}) vs \`ldd /usr/bin/xz\` | ${ms(st.check.median)} / ${ms(st.check.p90)} ms | ${ms(st.ldd.median)} / ${ms(st.ldd.p90)} ms | ${ratio(st.check.median / st.ldd.median)}× slower | none set | — |`);
     L.push(`| … floor: \`node -e 0\` | ${ms(st.node.median)} / ${ms(st.node.p90)} ms | | check − floor = ${ms(st.check.median - st.node.median)} ms | | |`);
-    L.push(`| … CLI start-up: \`node bin/run.js --version\` | ${ms(st.cli.median)} / ${ms(st.cli.p90)} ms | | check − start-up = ${ms(st.check.median - st.cli.median)} ms | | |`);
+    L.push(`| … CLI start-up: \`compat --version\` | ${ms(st.cli.median)} / ${ms(st.cli.p90)} ms | | check − start-up = ${ms(st.check.median - st.cli.median)} ms | | |`);
   }
   L.push('');
 
@@ -534,7 +537,7 @@ export function markdown(r) {
     L.push(`### a. \`gen\` throughput`, '');
     L.push(`${g.files} regular ELF files in /usr/bin (symbolic links left out), ${g.binaries} binaries in the spec. Wall time of the whole process, median of ${g.rounds} interleaved round(s) after ${r.quick ? 'no' : 'one'} warm-up; peers run as \`sh -c 'for f in "$@"; do TOOL "$f" >/dev/null 2>&1; done'\` — the cheapest per-file loop a user would write.`, '');
     L.push('| | median | all runs (s) |', '|---|---|---|');
-    for (const [k, v] of Object.entries(g.all)) L.push(`| ${k === 'compat' ? '`node bin/run.js gen … -o spec.json`' : `\`${k}\` loop`} | ${sec(g.median[k])} s | ${v.map(sec).join(', ')} |`);
+    for (const [k, v] of Object.entries(g.all)) L.push(`| ${k === 'compat' ? '`compat gen … -o spec.json`' : `\`${k}\` loop`} | ${sec(g.median[k])} s | ${v.map(sec).join(', ')} |`);
     L.push('', `In-process \`generateSpec\` over the same files (no node/oclif start-up): ${ms(g.inProcessMs)} ms; the rest of the CLI figure is node and oclif start-up (see d), a cold JIT and writing the spec.`, '');
   }
   if (o) {
@@ -566,9 +569,9 @@ export function markdown(r) {
   if (c) {
     const st = c.stats;
     L.push(`### d. \`compat check\` latency`, '');
-    L.push(`\`node bin/run.js check xz.compat.json\` with XDG_CACHE_HOME in a temp dir after \`host scan\`; ${c.runs} runs after two warm-ups, interleaved with the others. \`--version\` shows what the CLI framework costs before any command code runs. Exit code ${c.exit} (compatible)${c.rescanned ? '; **the index was rewritten during the runs — they were not all warm**' : '; the index was not rewritten (every run loaded it)'}.`, '');
+    L.push(`\`compat check xz.compat.json\` (bin/compat) with XDG_CACHE_HOME in a temp dir after \`host scan\`; ${c.runs} runs after two warm-ups, interleaved with the others. \`--version\` shows what the CLI framework costs before any command code runs. Exit code ${c.exit} (compatible)${c.rescanned ? '; **the index was rewritten during the runs — they were not all warm**' : '; the index was not rewritten (every run loaded it)'}.`, '');
     L.push('| command | median | p90 | min |', '|---|---|---|---|');
-    const names = { check: '`compat check` (CLI)', node: '`node -e 0`', cli: '`node bin/run.js --version` (CLI start-up)', ldd: '`ldd /usr/bin/xz`', spawn: '`/bin/true` (spawn floor)' };
+    const names = { check: '`compat check` (CLI)', node: '`node -e 0`', cli: '`compat --version` (CLI start-up)', ldd: '`ldd /usr/bin/xz`', spawn: '`/bin/true` (spawn floor)' };
     for (const [k, v] of Object.entries(st)) L.push(`| ${names[k]} | ${ms(v.median)} ms | ${ms(v.p90)} ms | ${ms(v.min)} ms |`);
     L.push('');
   }

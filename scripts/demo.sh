@@ -9,7 +9,7 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 export XDG_CACHE_HOME="$work/cache" XDG_DATA_HOME="$work/data"
 target="${1:-/usr/bin/xz}"
-bin="$PWD/bin/run.js"
+bin="$PWD/bin/compat"
 cd "$work"
 run() { "$bin" "$@"; }
 compat() { echo "\$ compat $*"; run "$@"; }

@@ -6,7 +6,7 @@ export const registryFlags = {
   'oci-layout': Flags.boolean({ description: 'The reference names an OCI image layout directory (DIR[:tag|@digest]) instead of a registry.', helpGroup: 'REGISTRY' }),
   'plain-http': Flags.boolean({ allowNo: true, description: 'Talk HTTP, not HTTPS. Unset, only localhost[:PORT] talks HTTP (as ORAS); --plain-http=false means TLS there too.', helpGroup: 'REGISTRY' }),
   insecure: Flags.boolean({ description: 'Skip TLS certificate verification.', helpGroup: 'REGISTRY' }),
-  'ca-file': Flags.string({ description: 'Trust this CA certificate (PEM).', helpGroup: 'REGISTRY' }),
+  'ca-file': Flags.string({ description: 'Also trust the CA certificates in this PEM file (beside the defaults and NODE_EXTRA_CA_CERTS).', helpGroup: 'REGISTRY' }),
   'cert-file': Flags.string({ description: 'Client certificate (PEM) for registries that ask for one (mTLS); with --key-file.', dependsOn: ['key-file'], helpGroup: 'REGISTRY' }),
   'key-file': Flags.string({ description: 'Private key (PEM) of --cert-file.', dependsOn: ['cert-file'], helpGroup: 'REGISTRY' }),
   verbose: Flags.boolean({ description: 'One line per HTTP request and response on stderr (Authorization redacted).', helpGroup: 'REGISTRY' }),

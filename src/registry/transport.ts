@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { CancelableRequest, Got, OptionsInit, Response } from 'got';
 import { RETRY_ERRORS, deadlinesOf, gotTimeout, guardProgress, requestKind, retryDelay, stallMessage, timeoutError, type DeadlineOptions, type Deadlines } from './deadlines.js';
 import { RegistryError } from './errors.js';
+import { trustAgent } from './trust.js';
 
 /** How to reach a registry: TLS settings, retries and timeouts. */
 export interface TransportOptions extends DeadlineOptions {
@@ -12,9 +14,9 @@ export interface TransportOptions extends DeadlineOptions {
   plainHttp?: boolean;
   /** Accept any TLS certificate (self-signed test registries). */
   insecure?: boolean;
-  /** PEM file of extra CA certificates to trust. */
+  /** PEM file of CA certificates trusted on top of node's roots and NODE_EXTRA_CA_CERTS. */
   caFile?: string;
-  /** PEM text of extra CA certificates to trust. */
+  /** PEM text of CA certificates trusted on top of node's roots and NODE_EXTRA_CA_CERTS. */
   ca?: string | Buffer;
   /** PEM files of a client certificate and its key, for registries that ask for one (mTLS). */
   certFile?: string;
@@ -118,6 +120,7 @@ export class Transport {
   private readonly ca?: string | Buffer;
   private readonly clientCert?: { cert: Buffer; key: Buffer };
   private readonly deadlines: Deadlines;
+  private agent?: Promise<HttpsAgent | undefined>;
 
   constructor(readonly options: TransportOptions = {}) {
     this.scheme = options.plainHttp ? 'http' : 'https';
@@ -138,6 +141,7 @@ export class Transport {
   /** A buffered request, retried by got on 429/5xx/connection errors, honouring Retry-After. */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const got = await loadGot();
+    const agent = await this.httpsAgent();
     let url = req.url;
     let method = req.method;
     let body = req.body;
@@ -145,7 +149,7 @@ export class Transport {
     const maxBody = req.maxBodyBytes ?? DEFAULT_MAX_BODY;
     for (let hop = 0; ; hop++) {
       const opts: OptionsInit = {
-        ...this.gotOptions(method, headers, requestKind(body)),
+        ...this.gotOptions(method, headers, requestKind(body), agent),
         responseType: 'buffer',
         ...(body !== undefined ? { body } : {}),
       };
@@ -194,12 +198,13 @@ export class Transport {
    */
   async stream(req: HttpStreamRequest): Promise<HttpStreamResponse> {
     const got = await loadGot();
+    const agent = await this.httpsAgent();
     let url = req.url;
     const headers = { ...req.headers };
     const retries = this.options.retries ?? 3;
     let attempt = 0;
     for (let hop = 0; ; ) {
-      const s = got.stream(url, { ...this.gotOptions('GET', headers, 'stream', false), retry: { limit: 0 } } as unknown as OptionsInit & { isStream?: true });
+      const s = got.stream(url, { ...this.gotOptions('GET', headers, 'stream', agent, false), retry: { limit: 0 } } as unknown as OptionsInit & { isStream?: true });
       let res: { statusCode: number; headers: IncomingHttpHeaders };
       try {
         res = await new Promise((resolve, reject) => {
@@ -242,7 +247,13 @@ export class Transport {
     }
   }
 
-  private gotOptions(method: string, headers: Record<string, string>, kind: 'api' | 'upload' | 'stream', decompress = true): OptionsInit {
+  /** One TLS context for every connection this transport makes (see trust.ts). */
+  private httpsAgent(): Promise<HttpsAgent | undefined> {
+    this.agent ??= this.scheme === 'https' ? trustAgent({ ...(this.ca !== undefined ? { ca: this.ca } : {}), ...(this.clientCert ? { clientCert: this.clientCert } : {}) }) : Promise.resolve(undefined);
+    return this.agent;
+  }
+
+  private gotOptions(method: string, headers: Record<string, string>, kind: 'api' | 'upload' | 'stream', agent: HttpsAgent | undefined, decompress = true): OptionsInit {
     const o = this.options;
     return {
       method: method as OptionsInit['method'],
@@ -261,11 +272,8 @@ export class Transport {
         calculateDelay: ({ attemptCount, error, computedValue }) => retryDelay(error.code, attemptCount, computedValue),
       },
       timeout: gotTimeout(this.deadlines, kind),
-      https: {
-        rejectUnauthorized: !o.insecure,
-        ...(this.ca !== undefined ? { certificateAuthority: this.ca } : {}),
-        ...(this.clientCert ? { certificate: this.clientCert.cert, key: this.clientCert.key } : {}),
-      },
+      https: { rejectUnauthorized: !o.insecure },
+      ...(agent ? { agent: { https: agent } } : {}),
       ...(o.onHttp ? { hooks: this.httpHooks(o.onHttp) } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     };

@@ -2,7 +2,7 @@ import { expect } from '@jest/globals';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 const made = new Set<string>();
 
@@ -77,9 +77,14 @@ export function compat(args: string[], opts: { env?: Record<string, string>; cwd
 }
 
 /** The CLI without blocking this process: needed when the test itself serves the registry it talks to. */
-export function compatAsync(args: string[], opts: { env?: Record<string, string>; input?: string } = {}): Promise<RunResult> {
+/** The command users run (bin/compat, a shell launcher that runs the `node` on PATH). */
+const LAUNCHER = join(dirname(BIN), 'compat');
+
+/** `launcher`: run through bin/compat, as users do, with this test's node first on PATH. */
+export function compatAsync(args: string[], opts: { env?: Record<string, string>; input?: string; launcher?: boolean } = {}): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...opts.env } });
+    const env = { ...process.env, ...opts.env };
+    const child = opts.launcher ? spawn(LAUNCHER, args, { env: { ...env, PATH: `${dirname(process.execPath)}:${env.PATH ?? ''}` } }) : spawn(process.execPath, [BIN, ...args], { env });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
