@@ -42,6 +42,8 @@ EXPORT unsigned int la_version(unsigned int version) {
 static char *search_answer(const char *name, unsigned int flag) { return (char *)cache_answer(name, flag); }
 
 EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag) {
+  /* A candidate (tens of thousands through a long LD_LIBRARY_PATH): the short form, at once. */
+  if (flag != LA_SER_ORIG && log_candidate(name, flag)) return (char *)name;
   char *answer = search_answer(name, flag);
   struct ev e;
   if (log_enter()) {
@@ -49,7 +51,10 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag
       ev_str(&e, "name", name);
       ev_uint(&e, "flag", flag);
       /* Candidates follow their name in the same thread: the requester is written once, with the name. */
-      if (flag == LA_SER_ORIG) ev_str(&e, "by", object_path(cookie));
+      if (flag == LA_SER_ORIG) {
+        ev_str(&e, "by", object_path(cookie));
+        e.search = answer;
+      }
       if (answer != name) ev_str(&e, "answer", answer ? answer : "");
       ev_commit(&e, ROLE_AUDIT);
     }

@@ -31,6 +31,9 @@ static size_t trace_dir_len;
 static char exe_path[4096];
 static volatile int configured;
 
+#define NAME_MAX_SHORT 256
+#define PREV_DIR_MAX 1024
+
 struct proc_log {
   int ready;
   int failed;
@@ -39,6 +42,13 @@ struct proc_log {
   uint64_t off;
   char *win;
   uint32_t lock;
+  /* The search whose candidates may follow in the short form: its thread (0: none) and name. */
+  int cur_tid;
+  uint32_t cur_len;
+  char cur_name[NAME_MAX_SHORT];
+  /* The directory of the last short candidate (see put_candidate). */
+  uint32_t prev_len;
+  char prev_dir[PREV_DIR_MAX];
 };
 
 /*
@@ -164,7 +174,7 @@ static struct proc_state *current(void) {
   if (pid == 0 || (!wipe_on_fork && pid != (int)sys0(SYS_getpid))) {
     if (!wipe_on_fork && pid != 0) {
       /* No MADV_WIPEONFORK (kernel < 4.14): forget the parent's logs by hand. */
-      for (int r = 0; r < 2; r++) s->logs[r] = (struct proc_log){0, 0, 0, 0, 0, 0, 0};
+      for (int r = 0; r < 2; r++) s->logs[r] = (struct proc_log){0};
     }
     s->ppid = (int)sys0(SYS_getppid);
     __atomic_store_n(&s->pid, (int)sys0(SYS_getpid), __ATOMIC_RELEASE);
@@ -212,17 +222,24 @@ static void put_json(struct ev *e, const char *s) {
   *e->p++ = '"';
 }
 
-int ev_begin(struct ev *e, enum log_role role, const char *name) {
-  (void)role;
-  struct proc_state *s = current();
-  if (!s) return 0;
+/* This thread's id, asked of the kernel once per thread and process. */
+static int thread_id(struct proc_state *s) {
   if (tcache.pid != s->pid) {
     tcache.tid = (int)sys0(SYS_gettid);
     tcache.pid = s->pid;
   }
+  return tcache.tid;
+}
+
+int ev_begin(struct ev *e, enum log_role role, const char *name) {
+  (void)role;
+  struct proc_state *s = current();
+  if (!s) return 0;
+  thread_id(s);
   e->p = e->buf;
   e->end = e->buf + sizeof e->buf - 16;
   e->overflow = 0;
+  e->search = 0;
   put_c(e, "{\"ts\":");
   put_u(e, now_ns());
   put_c(e, ",\"pid\":");
@@ -333,6 +350,134 @@ static void start_log(struct proc_state *s, struct proc_log *lg, enum log_role r
   append(lg, e.buf, (size_t)(e.p - e.buf));
 }
 
+/* After a search event of this thread (`name` set) its candidates may be short; after any other event not. */
+static void set_search(struct proc_log *lg, const char *name) {
+  lg->cur_tid = 0;
+  if (!name) return;
+  size_t n = cstrlen(name);
+  if (n == 0 || n >= NAME_MAX_SHORT) return;
+  for (size_t i = 0; i < n; i++) lg->cur_name[i] = name[i];
+  lg->cur_len = (uint32_t)n;
+  lg->cur_tid = tcache.tid;
+}
+
+static inline uint64_t load8(const char *p) {
+  uint64_t w;
+  __builtin_memcpy(&w, p, 8);
+  return w;
+}
+
+/* strlen a word at a time: aligned eight-byte reads never cross into an unmapped page. */
+static size_t word_strlen(const char *s) {
+  const char *p = s;
+  for (; (uintptr_t)p & 7; p++)
+    if (!*p) return (size_t)(p - s);
+  for (;; p += 8) {
+    uint64_t w = load8(p);
+    if ((w - 0x0101010101010101ull) & ~w & 0x8080808080808080ull) break;
+  }
+  while (*p) p++;
+  return (size_t)(p - s);
+}
+
+static int same_bytes(const char *a, const char *b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    if (load8(a + i) != load8(b + i)) return 0;
+  for (; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+/* How many leading bytes a and b share (both at least n long), backed off to a UTF-8 boundary. */
+static size_t shared_head(const char *a, const char *b, size_t n) {
+  size_t i = 0;
+  while (i + 8 <= n && load8(a + i) == load8(b + i)) i += 8;
+  while (i < n && a[i] == b[i]) i++;
+  while (i > 0 && i < n && ((unsigned char)b[i] & 0xc0) == 0x80) i--;
+  return i;
+}
+
+static size_t format_u(char *out, uint64_t v) {
+  char tmp[24];
+  size_t i = 24;
+  do tmp[--i] = (char)('0' + v % 10);
+  while ((v /= 10) != 0);
+  for (size_t k = i; k < 24; k++) out[k - i] = tmp[k];
+  return 24 - i;
+}
+
+/* `[FLAG,KEEP,"` REST `"]\n` into `out` (room for 32 + 6 bytes per byte of REST); its length. */
+static size_t format_candidate(char *out, unsigned int flag, size_t keep, const char *rest, size_t n) {
+  static const char hex[] = "0123456789abcdef";
+  size_t k = 0;
+  out[k++] = '[';
+  k += format_u(out + k, flag);
+  out[k++] = ',';
+  k += format_u(out + k, keep);
+  out[k++] = ',';
+  out[k++] = '"';
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)rest[i];
+    if (c == '"' || c == '\\') {
+      out[k++] = '\\';
+      out[k++] = (char)c;
+    } else if (c < 0x20 || c == 0x7f) {
+      out[k++] = '\\';
+      out[k++] = 'u';
+      out[k++] = '0';
+      out[k++] = '0';
+      out[k++] = hex[c >> 4];
+      out[k++] = hex[c & 15];
+    } else out[k++] = (char)c;
+  }
+  out[k++] = '"';
+  out[k++] = ']';
+  out[k++] = '\n';
+  return k;
+}
+
+#define SHORT_REST 64
+#define SHORT_LINE (32 + 6 * SHORT_REST)
+
+/*
+ * `[FLAG,KEEP,"REST"]` when `path` is DIR/NAME of the current search: DIR is the first KEEP bytes
+ * of the directory of the log's last short candidate, then REST. A search path's directories
+ * share their heads, so REST is a few bytes, and nothing is looked up: the last directory is hot.
+ * The line is written straight into the log's window when it has room.
+ */
+static int put_candidate(struct proc_log *lg, const char *path, unsigned int flag) {
+  size_t n = word_strlen(path);
+  size_t nl = lg->cur_len;
+  if (n < nl + 1 || n - nl - 1 >= PREV_DIR_MAX) return 0;
+  size_t dl = n - nl - 1;
+  if (path[dl] != '/' || !same_bytes(path + dl + 1, lg->cur_name, nl)) return 0;
+  size_t keep = shared_head(lg->prev_dir, path, dl < lg->prev_len ? dl : lg->prev_len);
+  if (dl - keep > SHORT_REST) keep = 0;
+  if (dl - keep > SHORT_REST) return 0;
+  if (WINDOW - lg->pos >= SHORT_LINE) lg->pos += (uint32_t)format_candidate(lg->win + lg->pos, flag, keep, path + keep, dl - keep);
+  else {
+    char line[SHORT_LINE];
+    append(lg, line, format_candidate(line, flag, keep, path + keep, dl - keep));
+  }
+  for (size_t i = keep; i < dl; i++) lg->prev_dir[i] = path[i];
+  lg->prev_len = (uint32_t)dl;
+  return 1;
+}
+
+int log_candidate(const char *path, unsigned int flag) {
+  /* Inside one of the module's own hooks: nothing is recorded, as log_enter() would say. */
+  if (tcache.busy) return 1;
+  struct proc_state *s = current();
+  if (!s) return 1;
+  int tid = thread_id(s);
+  struct proc_log *lg = &s->logs[ROLE_AUDIT];
+  lock(&lg->lock);
+  int done = lg->cur_tid == tid && !lg->failed && put_candidate(lg, path, flag);
+  unlock(&lg->lock);
+  return done;
+}
+
 void ev_commit(struct ev *e, enum log_role role) {
   struct proc_state *s = current();
   if (!s) return;
@@ -343,6 +488,7 @@ void ev_commit(struct ev *e, enum log_role role) {
   lock(&lg->lock);
   if (!lg->ready) start_log(s, lg, role);
   if (!lg->failed) append(lg, e->buf, (size_t)(e->p - e->buf));
+  if (role == ROLE_AUDIT) set_search(lg, e->search);
   unlock(&lg->lock);
 }
 

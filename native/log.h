@@ -1,6 +1,12 @@
 /*
  * The per-process event log. Each process (and each program image an exec starts in it) writes its
- * own file, `$COMPAT_TRACE_DIR/<pid>.<n>.<role>.jsonl`, one JSON object per line. Events go into a
+ * own file, `$COMPAT_TRACE_DIR/<pid>.<n>.<role>.jsonl`, one JSON value per line: an event object,
+ * or, in the audit log, a short form for the loader's candidates (a search through a long
+ * LD_LIBRARY_PATH tries tens of thousands): `[FLAG,KEEP,"REST"]` is the candidate DIR/NAME tried
+ * with that LA_SER_* flag, where NAME is what the search event just before it asks for (its stamp,
+ * pid and tid are that event's too) and DIR is the first KEEP bytes of the previous short
+ * candidate's directory followed by REST. src/trace/module-log.ts expands them; `compat record`
+ * writes whole events. Events go into a
  * shared file mapping, so recording costs no write() per event, the data survives an exec or a
  * kill, and the file is cut to its length at exit (a killed process leaves NUL padding, which
  * readers skip). The log is switched off when COMPAT_TRACE_DIR is unset: the same module can then
@@ -20,6 +26,8 @@ struct ev {
   char *p;
   char *end;
   int overflow;
+  /* Set on a search event: the name whose candidates may follow in the short form. */
+  const char *search;
   char buf[EV_BUF];
 };
 
@@ -38,6 +46,13 @@ void ev_str(struct ev *e, const char *key, const char *value);
 void ev_int(struct ev *e, const char *key, int64_t value);
 void ev_uint(struct ev *e, const char *key, uint64_t value);
 void ev_commit(struct ev *e, enum log_role role);
+
+/*
+ * Writes a candidate of the search just committed by this thread in the short form: 1 when done
+ * (or when nothing is recorded), 0 when the caller must write it as a whole event (another event
+ * came between, or the candidate is not DIR/NAME).
+ */
+int log_candidate(const char *path, unsigned int flag);
 
 /* Cuts each log to its length (the destructor). */
 void log_finish(void);

@@ -20,6 +20,10 @@
  * | `exec`     | strace backend   | `path`, `result`                                               |
  *
  * `cut: 1` marks an event whose path was too long to keep whole.
+ *
+ * The module's own files (one per process image) write most loader candidates in a short form,
+ * `[FLAG,KEEP,"REST"]`, which the readers expand into these `search` events (module-log.ts);
+ * a candidate then carries the stamp of its name's `search` event.
  */
 export interface TraceEvent {
   ts: number;

@@ -4,6 +4,7 @@ import { fileSystemError } from '../host/file-reader.js';
 import type { LogHeader, RunLog, TraceEvent } from './events.js';
 import { TraceError } from './errors.js';
 import { isFsRecordLog, parseFsRecord } from './fs-record.js';
+import { expandModuleLog } from './module-log.js';
 
 /** A log larger than this is refused rather than read into memory. */
 export const MAX_LOG_BYTES = 1024 * 1024 * 1024;
@@ -62,7 +63,7 @@ function isEvent(v: unknown): v is TraceEvent {
 export function readLog(path: string): RunLog {
   const text = readBounded(path);
   if (isFsRecordLog(text)) return { source: path, header: { compatTrace: 1, command: [], backend: 'fs-record', events: 'files' }, events: parseFsRecord(text, path) };
-  const items = parseJsonLines(text, path);
+  const items = expandModuleLog(parseJsonLines(text, path));
   let header: LogHeader = { compatTrace: 1, command: [] };
   let i = 0;
   const first = items[0] as Record<string, unknown> | undefined;

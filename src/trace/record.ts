@@ -9,6 +9,7 @@ import { nativeModule } from './native-module.js';
 import { runPassingThrough } from './pass-through.js';
 import type { Backend, EventSet, LogHeader, TraceEvent } from './events.js';
 import { parseJsonLines, sortEvents, writeLog } from './log-file.js';
+import { expandModuleLog } from './module-log.js';
 import { readStraceDir, straceArgs } from './strace.js';
 
 export interface RecordOptions {
@@ -100,7 +101,7 @@ function readModuleLogs(dir: string): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.jsonl')) continue;
-    for (const e of parseJsonLines(readFileSync(join(dir, f), 'utf8'), f)) out.push(e as TraceEvent);
+    for (const e of expandModuleLog(parseJsonLines(readFileSync(join(dir, f), 'utf8'), f))) out.push(e as TraceEvent);
   }
   return out;
 }

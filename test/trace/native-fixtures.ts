@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { expandModuleLog } from '../../src/trace/module-log.js';
 import { gcc, writeTree } from '../helpers/fixtures.js';
 
 export const MODULE = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..', '..', 'dist', 'native', 'libcompat.so');
@@ -12,20 +13,23 @@ export interface RawEvent {
   [key: string]: unknown;
 }
 
-/** Every event the module wrote into `dir` (one file per process image and role), NUL padding skipped. */
-export function readRawLogs(dir: string): Array<{ file: string; events: RawEvent[] }> {
+/**
+ * Every event the module wrote into `dir` (one file per process image and role), NUL padding
+ * skipped, the short candidate lines expanded by compat's reader; `raw` keeps the lines as written.
+ */
+export function readRawLogs(dir: string): Array<{ file: string; events: RawEvent[]; raw: unknown[] }> {
   if (!existsSync(dir)) return [];
   return readdirSync(dir)
     .filter((f) => f.endsWith('.jsonl'))
     .sort()
-    .map((f) => ({
-      file: f,
-      events: readFileSync(join(dir, f), 'utf8')
+    .map((f) => {
+      const raw = readFileSync(join(dir, f), 'utf8')
         .replace(/\0+$/, '')
         .split('\n')
         .filter((l) => l.length > 0)
-        .map((l) => JSON.parse(l) as RawEvent),
-    }));
+        .map((l) => JSON.parse(l) as unknown);
+      return { file: f, raw, events: expandModuleLog(raw) as RawEvent[] };
+    });
 }
 
 /**

@@ -122,4 +122,54 @@ int main(int argc, char **argv) { for (int i = 0; i < 5000; i++) { int fd = open
     expect(truncs).toBeGreaterThan(0);
     expect(truncs).toBeLessThan(10);
   });
+
+  test('candidates through a long LD_LIBRARY_PATH are written short and read back as exactly the files the loader tried, in order', () => {
+    const dir = tempDir();
+    const names = ['pa', 'pb', 'pc'];
+    const files: Record<string, string> = { 'main.c': `${names.map((n) => `int ${n}(void);`).join(' ')}\nint main(void) { return ${names.map((n) => `${n}()`).join(' + ')} == 3 ? 0 : 1; }\n` };
+    for (const n of names) files[`${n}.c`] = `int ${n}(void) { return 1; }\n`;
+    writeTree(dir, files);
+    // Existing and missing directories, names a JSON string must escape, and neighbours that differ
+    // inside one UTF-8 character (é, è: the shared head must stop before it).
+    const path: string[] = [];
+    for (let i = 0; i < 12; i++) {
+      const d = join(dir, 'path', i % 3 === 0 ? `q"\\\\${i}` : i % 3 === 1 ? `é${i}` : `è${i}`);
+      if (i % 2 === 0) execFileSync('mkdir', ['-p', d]);
+      path.push(d);
+    }
+    execFileSync('mkdir', ['-p', join(dir, 'libs'), join(dir, 'logs')]);
+    for (const n of names) gcc(dir, ['-shared', '-fPIC', '-o', `libs/lib${n}.so`, `${n}.c`]);
+    gcc(dir, ['-o', 'app', 'main.c', '-Llibs', ...names.map((n) => `-l${n}`)]);
+    path.push(join(dir, 'libs'));
+    const trace = join(dir, 'strace.txt');
+    const r = spawnSync('strace', ['-qq', '-o', trace, '-e', 'trace=openat', join(dir, 'app')], {
+      encoding: 'utf8',
+      env: { PATH: '/usr/bin:/bin', LD_LIBRARY_PATH: path.join(':'), LD_AUDIT: MODULE, COMPAT_TRACE_DIR: join(dir, 'logs') },
+      timeout: 60000,
+    });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    const log = readRawLogs(join(dir, 'logs')).find((f) => f.events[0]?.exe === join(dir, 'app'))!;
+    // Written short: most candidates are [flag, keep, rest] lines.
+    const short = log.raw.filter(Array.isArray);
+    expect(short.length).toBeGreaterThan(100);
+    const lib = /\/libp[abc]\.so$/;
+    const candidates = log.events.filter((e) => e.ev === 'search' && e.flag !== 1 && lib.test(e.name as string)).map((e) => e.name as string);
+    // The loader opens each candidate it reports, in the same order (strace writes non-ASCII bytes as octal escapes).
+    const unescape = (s: string) => Buffer.from(s.replace(/\\(\d{3})|\\(.)/g, (_m, oct: string | undefined, c: string | undefined) => (oct ? String.fromCharCode(parseInt(oct, 8)) : c!)), 'latin1').toString('utf8');
+    const opened = readFileSync(trace, 'utf8')
+      .split('\n')
+      .map((l) => /^openat\(AT_FDCWD, "((?:[^"\\]|\\.)*)"/.exec(l)?.[1])
+      .filter((p): p is string => p !== undefined)
+      .map(unescape)
+      .filter((p) => lib.test(p));
+    expect(candidates.length).toBeGreaterThan(100);
+    expect(candidates).toEqual(opened);
+    // Each short candidate is its search's: the name it ends with is the one the search asked for.
+    let asked = '';
+    for (const e of log.events.filter((x) => x.ev === 'search')) {
+      if (e.flag === 1) asked = e.name as string;
+      else expect((e.name as string).endsWith(`/${asked}`)).toBe(true);
+    }
+  });
 });
