@@ -54,6 +54,7 @@ EXPORT char *la_objsearch(const char *name, uintptr_t *cookie, unsigned int flag
       if (flag == LA_SER_ORIG) {
         ev_str(&e, "by", object_path(cookie));
         e.search = answer;
+        e.orig = 1;
       }
       if (answer != name) ev_str(&e, "answer", answer ? answer : "");
       ev_commit(&e, ROLE_AUDIT);

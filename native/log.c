@@ -34,6 +34,8 @@ static volatile int configured;
 #define NAME_MAX_SHORT 256
 #define PREV_DIR_MAX 1024
 
+struct replay;
+
 struct proc_log {
   int ready;
   int failed;
@@ -49,6 +51,7 @@ struct proc_log {
   /* The directory of the last short candidate (see put_candidate). */
   uint32_t prev_len;
   char prev_dir[PREV_DIR_MAX];
+  struct replay *replay;
 };
 
 /*
@@ -166,7 +169,7 @@ static uint64_t now_ns(void) {
 }
 
 /* The calling process's state, refreshed after a fork (the page reads zero in the child). */
-static struct proc_state *current(void) {
+static inline __attribute__((always_inline)) struct proc_state *current(void) {
   if (!configured) log_configure(0);
   struct proc_state *s = state;
   if (!s) return 0;
@@ -223,7 +226,7 @@ static void put_json(struct ev *e, const char *s) {
 }
 
 /* This thread's id, asked of the kernel once per thread and process. */
-static int thread_id(struct proc_state *s) {
+static inline __attribute__((always_inline)) int thread_id(struct proc_state *s) {
   if (tcache.pid != s->pid) {
     tcache.tid = (int)sys0(SYS_gettid);
     tcache.pid = s->pid;
@@ -240,6 +243,7 @@ int ev_begin(struct ev *e, enum log_role role, const char *name) {
   e->end = e->buf + sizeof e->buf - 16;
   e->overflow = 0;
   e->search = 0;
+  e->orig = 0;
   put_c(e, "{\"ts\":");
   put_u(e, now_ns());
   put_c(e, ",\"pid\":");
@@ -276,11 +280,11 @@ void ev_uint(struct ev *e, const char *key, uint64_t value) {
   put_u(e, value);
 }
 
-static void lock(uint32_t *l) {
+static inline void lock(uint32_t *l) {
   while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) sys0(SYS_sched_yield);
 }
 
-static void unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
+static inline void unlock(uint32_t *l) { __atomic_store_n(l, 0, __ATOMIC_RELEASE); }
 
 static int map_window(struct proc_log *lg, uint64_t off) {
   if (sys2(SYS_ftruncate, lg->fd, off + WINDOW) != 0) return -1;
@@ -380,7 +384,7 @@ static size_t word_strlen(const char *s) {
   return (size_t)(p - s);
 }
 
-static int same_bytes(const char *a, const char *b, size_t n) {
+static inline int same_bytes(const char *a, const char *b, size_t n) {
   size_t i = 0;
   for (; i + 8 <= n; i += 8)
     if (load8(a + i) != load8(b + i)) return 0;
@@ -392,10 +396,31 @@ static int same_bytes(const char *a, const char *b, size_t n) {
 /* How many leading bytes a and b share (both at least n long), backed off to a UTF-8 boundary. */
 static size_t shared_head(const char *a, const char *b, size_t n) {
   size_t i = 0;
-  while (i + 8 <= n && load8(a + i) == load8(b + i)) i += 8;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t x = load8(a + i) ^ load8(b + i);
+    if (x) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+      i += (size_t)__builtin_ctzll(x) >> 3;
+#else
+      i += (size_t)__builtin_clzll(x) >> 3;
+#endif
+      goto found;
+    }
+  }
   while (i < n && a[i] == b[i]) i++;
+found:
   while (i > 0 && i < n && ((unsigned char)b[i] & 0xc0) == 0x80) i--;
   return i;
+}
+
+/* n bytes from b to a, eight at a time. */
+static void copy_bytes(char *a, const char *b, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load8(b + i);
+    __builtin_memcpy(a + i, &w, 8);
+  }
+  for (; i < n; i++) a[i] = b[i];
 }
 
 static size_t format_u(char *out, uint64_t v) {
@@ -407,14 +432,34 @@ static size_t format_u(char *out, uint64_t v) {
   return 24 - i;
 }
 
+/* format_u for the small numbers of a candidate line (an LA_SER_* flag, a length under 1024). */
+static size_t format_small(char *out, uint32_t v) {
+  if (v < 10) {
+    out[0] = (char)('0' + v);
+    return 1;
+  }
+  if (v < 100) {
+    out[0] = (char)('0' + v / 10);
+    out[1] = (char)('0' + v % 10);
+    return 2;
+  }
+  if (v < 1000) {
+    out[0] = (char)('0' + v / 100);
+    out[1] = (char)('0' + v / 10 % 10);
+    out[2] = (char)('0' + v % 10);
+    return 3;
+  }
+  return format_u(out, v);
+}
+
 /* `[FLAG,KEEP,"` REST `"]\n` into `out` (room for 32 + 6 bytes per byte of REST); its length. */
 static size_t format_candidate(char *out, unsigned int flag, size_t keep, const char *rest, size_t n) {
   static const char hex[] = "0123456789abcdef";
   size_t k = 0;
   out[k++] = '[';
-  k += format_u(out + k, flag);
+  k += format_small(out + k, flag);
   out[k++] = ',';
-  k += format_u(out + k, keep);
+  k += format_small(out + k, (uint32_t)keep);
   out[k++] = ',';
   out[k++] = '"';
   for (size_t i = 0; i < n; i++) {
@@ -437,8 +482,179 @@ static size_t format_candidate(char *out, unsigned int flag, size_t keep, const 
   return k;
 }
 
+/*
+ * The `[0,N]` form. The candidates of the current search and of the previous one are kept as
+ * (flag, directory) sequences; a candidate equal to the previous search's at the same place is
+ * counted instead of written. A search path is tried the same way for every name, so after the
+ * first search or two nearly every candidate is counted: a comparison with memory read in order
+ * and a digit changed in the log.
+ */
+#define SEQ_MAX 65536u
+#define SEQ_ARENA (4u << 20)
+#define REPLAY_LINE "[0,       1]\n"
+#define REPLAY_LEN 13
+#define REPLAY_MAX 99999999u
+
+struct seq_entry {
+  uint32_t off;
+  uint16_t len;
+  uint16_t flag;
+};
+
+struct replay {
+  struct seq_entry *ref;
+  struct seq_entry *cur;
+  uint32_t ref_len;
+  uint32_t cur_len;
+  uint32_t used;
+  /* The arena or a sequence ran out: no more `[0,N]` lines in this log. */
+  int full;
+  /* The open `[0,N]` line: the log's length just after it (0: none), its last digit, its N. */
+  uint64_t line_end;
+  char *digit;
+  uint32_t count;
+  struct seq_entry seq[2][SEQ_MAX];
+  char arena[SEQ_ARENA];
+  char slack[8]; /* starts_with reads whole words */
+};
+
+static struct replay *replay_of(struct proc_log *lg) {
+  if (!lg->replay) {
+    long p = sys6(SYS_mmap, 0, sizeof(struct replay), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if ((unsigned long)p >= (unsigned long)-4096) return 0;
+    /* A fork child starts its own log from nothing (current() forgets this pointer). */
+    sys3(SYS_madvise, p, sizeof(struct replay), MADV_DONTFORK);
+    struct replay *rp = (struct replay *)p;
+    rp->ref = rp->seq[0];
+    rp->cur = rp->seq[1];
+    lg->replay = rp;
+  }
+  return lg->replay;
+}
+
+/* A search for a name begins: the last search's sequence, if it tried anything, is the one to repeat. */
+static void new_search(struct proc_log *lg) {
+  struct replay *rp = lg->replay;
+  if (!rp || rp->cur_len == 0) return;
+  struct seq_entry *t = rp->ref;
+  rp->ref = rp->cur;
+  rp->ref_len = rp->cur_len;
+  rp->cur = t;
+  rp->cur_len = 0;
+}
+
+/* The decimal count in place, one more: "      19" becomes "      20". */
+static void count_up(char *last) {
+  for (char *d = last;; d--) {
+    if (*d == ' ') {
+      *d = '1';
+      return;
+    }
+    if (*d < '9') {
+      (*d)++;
+      return;
+    }
+    *d = '0';
+  }
+}
+
+static void count_candidate(struct proc_log *lg, struct replay *rp) {
+  if (rp->line_end != 0 && rp->line_end == lg->off + lg->pos && rp->count < REPLAY_MAX) {
+    count_up(rp->digit);
+    rp->count++;
+    return;
+  }
+  /* Counted in place only while the line lies whole in the mapped window and nothing follows it. */
+  if (WINDOW - lg->pos > REPLAY_LEN) {
+    char *w = lg->win + lg->pos;
+    for (size_t i = 0; i < REPLAY_LEN; i++) w[i] = REPLAY_LINE[i];
+    rp->digit = w + REPLAY_LEN - 3;
+    lg->pos += REPLAY_LEN;
+    rp->line_end = lg->off + lg->pos;
+  } else {
+    append(lg, REPLAY_LINE, REPLAY_LEN);
+    rp->line_end = 0;
+  }
+  rp->count = 1;
+}
+
+/*
+ * Whether the string `s` begins with the n bytes of `m` (which hold no NUL, and are followed by at
+ * least 7 readable bytes). Reads of `s` are aligned eight-byte words, so none crosses into a page
+ * beyond its end, even when s is shorter (its NUL differs from m and ends the comparison).
+ */
+static inline int starts_with(const char *s, const char *m, size_t n) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+  /* Word by word from the aligned word holding s[0]; each mask keeps the bytes that count. */
+  size_t mis = (uintptr_t)s & 7;
+  const char *a = s - mis;
+  uint64_t w = load8(a) >> (8 * mis);
+  size_t k = 8 - mis;
+  for (size_t i = 0;; i += k, k = 8) {
+    size_t left = n - i;
+    uint64_t x = w ^ load8(m + i);
+    if (left <= k) return (left == 8 ? x : x & ((1ull << (8 * left)) - 1)) == 0;
+    if ((k == 8 ? x : x & ((1ull << (8 * k)) - 1)) != 0) return 0;
+    a += 8;
+    w = load8(a);
+  }
+#else
+  for (size_t i = 0; i < n; i++)
+    if (s[i] != m[i]) return 0;
+  return 1;
+#endif
+}
+
+/*
+ * The common case first, without measuring the candidate: it is DIR/NAME with the directory the
+ * last search tried at this place, under the same flag. Then it is counted.
+ */
+static inline int replay_fast(struct proc_log *lg, const char *path, unsigned int flag) {
+  struct replay *rp = lg->replay;
+  if (!rp || rp->full) return 0;
+  uint32_t at = rp->cur_len;
+  if (at >= rp->ref_len || at >= SEQ_MAX) return 0;
+  const struct seq_entry *r = &rp->ref[at];
+  size_t n = r->len, nl = lg->cur_len;
+  if (r->flag != flag || !starts_with(path, rp->arena + r->off, n) || path[n] != '/' || !starts_with(path + n + 1, lg->cur_name, nl) || path[n + 1 + nl] != 0) return 0;
+  rp->cur[at] = *r;
+  rp->cur_len = at + 1;
+  count_candidate(lg, rp);
+  return 1;
+}
+
+/* 1 when the candidate repeats the last search's at this place and is counted; else it is noted. */
+static int replayed(struct proc_log *lg, const char *dir, size_t n, unsigned int flag) {
+  struct replay *rp = replay_of(lg);
+  if (!rp || rp->full) return 0;
+  uint32_t at = rp->cur_len;
+  if (at >= SEQ_MAX) {
+    rp->full = 1;
+    return 0;
+  }
+  if (at < rp->ref_len) {
+    const struct seq_entry *r = &rp->ref[at];
+    if (r->flag == flag && r->len == n && same_bytes(rp->arena + r->off, dir, n)) {
+      rp->cur[at] = *r;
+      rp->cur_len = at + 1;
+      count_candidate(lg, rp);
+      return 1;
+    }
+  }
+  if (rp->used + n > SEQ_ARENA) {
+    rp->full = 1;
+    return 0;
+  }
+  copy_bytes(rp->arena + rp->used, dir, n);
+  rp->cur[at] = (struct seq_entry){rp->used, (uint16_t)n, (uint16_t)flag};
+  rp->cur_len = at + 1;
+  rp->used += (uint32_t)n;
+  return 0;
+}
+
 #define SHORT_REST 64
 #define SHORT_LINE (32 + 6 * SHORT_REST)
+/* (a longer rest is formatted on the stack and appended) */
 
 /*
  * `[FLAG,KEEP,"REST"]` when `path` is DIR/NAME of the current search: DIR is the first KEEP bytes
@@ -447,20 +663,20 @@ static size_t format_candidate(char *out, unsigned int flag, size_t keep, const 
  * The line is written straight into the log's window when it has room.
  */
 static int put_candidate(struct proc_log *lg, const char *path, unsigned int flag) {
+  if (replay_fast(lg, path, flag)) return 1;
   size_t n = word_strlen(path);
   size_t nl = lg->cur_len;
   if (n < nl + 1 || n - nl - 1 >= PREV_DIR_MAX) return 0;
   size_t dl = n - nl - 1;
   if (path[dl] != '/' || !same_bytes(path + dl + 1, lg->cur_name, nl)) return 0;
+  if (replayed(lg, path, dl, flag)) return 1;
   size_t keep = shared_head(lg->prev_dir, path, dl < lg->prev_len ? dl : lg->prev_len);
-  if (dl - keep > SHORT_REST) keep = 0;
-  if (dl - keep > SHORT_REST) return 0;
-  if (WINDOW - lg->pos >= SHORT_LINE) lg->pos += (uint32_t)format_candidate(lg->win + lg->pos, flag, keep, path + keep, dl - keep);
+  if (dl - keep <= SHORT_REST && WINDOW - lg->pos >= SHORT_LINE) lg->pos += (uint32_t)format_candidate(lg->win + lg->pos, flag, keep, path + keep, dl - keep);
   else {
-    char line[SHORT_LINE];
+    char line[32 + 6 * PREV_DIR_MAX];
     append(lg, line, format_candidate(line, flag, keep, path + keep, dl - keep));
   }
-  for (size_t i = keep; i < dl; i++) lg->prev_dir[i] = path[i];
+  copy_bytes(lg->prev_dir + keep, path + keep, dl - keep);
   lg->prev_len = (uint32_t)dl;
   return 1;
 }
@@ -488,7 +704,10 @@ void ev_commit(struct ev *e, enum log_role role) {
   lock(&lg->lock);
   if (!lg->ready) start_log(s, lg, role);
   if (!lg->failed) append(lg, e->buf, (size_t)(e->p - e->buf));
-  if (role == ROLE_AUDIT) set_search(lg, e->search);
+  if (role == ROLE_AUDIT) {
+    if (e->orig) new_search(lg);
+    set_search(lg, e->search);
+  }
   unlock(&lg->lock);
 }
 

@@ -1,12 +1,15 @@
 /*
  * The per-process event log. Each process (and each program image an exec starts in it) writes its
  * own file, `$COMPAT_TRACE_DIR/<pid>.<n>.<role>.jsonl`, one JSON value per line: an event object,
- * or, in the audit log, a short form for the loader's candidates (a search through a long
- * LD_LIBRARY_PATH tries tens of thousands): `[FLAG,KEEP,"REST"]` is the candidate DIR/NAME tried
- * with that LA_SER_* flag, where NAME is what the search event just before it asks for (its stamp,
- * pid and tid are that event's too) and DIR is the first KEEP bytes of the previous short
- * candidate's directory followed by REST. src/trace/module-log.ts expands them; `compat record`
- * writes whole events. Events go into a
+ * or, in the audit log, one of two short forms for the loader's candidates (a search through a
+ * long LD_LIBRARY_PATH tries tens of thousands), which belong to the search event before them
+ * (NAME: what it asks for; their stamp, pid and tid are its own):
+ *   `[FLAG,KEEP,"REST"]`  the candidate DIR/NAME tried with that LA_SER_* flag, DIR being the first
+ *                         KEEP bytes of the last such line's directory followed by REST;
+ *   `[0,N]`               the next N candidates are those the previous search tried at the same
+ *                         places in its sequence (flag and directory), with this NAME; N is
+ *                         counted up in place as they come (a search repeats the last one's path).
+ * src/trace/module-log.ts expands them; `compat record` writes whole events. Events go into a
  * shared file mapping, so recording costs no write() per event, the data survives an exec or a
  * kill, and the file is cut to its length at exit (a killed process leaves NUL padding, which
  * readers skip). The log is switched off when COMPAT_TRACE_DIR is unset: the same module can then
@@ -28,6 +31,8 @@ struct ev {
   int overflow;
   /* Set on a search event: the name whose candidates may follow in the short form. */
   const char *search;
+  /* Set on a search event for a name (LA_SER_ORIG): a new search begins. */
+  int orig;
   char buf[EV_BUF];
 };
 

@@ -1,37 +1,56 @@
 import type { TraceEvent } from './events.js';
 import { LA_SER } from '../host/load-trace.js';
 
+interface Tried {
+  flag: number;
+  dir: Buffer;
+}
+
 /**
  * The events of one module log (a file of COMPAT_TRACE_DIR: one process image), with the loader's
- * candidates written in the short form (native/log.h) expanded into whole `search` events.
+ * candidates written in the short forms (native/log.h) expanded into whole `search` events. Each
+ * short line belongs to the search event before it: the candidate is DIR/NAME, NAME being what
+ * that search asked for (the location cache's answer when it gave one), with the search's stamp,
+ * pid and tid.
  *
- * `[FLAG,KEEP,"REST"]` follows the search event it belongs to (or another short line of it): the
- * candidate is DIR/NAME, NAME being what that search asked for (the location cache's answer when it
- * gave one), and DIR the first KEEP bytes of the previous short candidate's directory followed by
- * REST. It takes the search event's stamp, pid and tid.
+ * - `[FLAG,KEEP,"REST"]`: DIR is the first KEEP bytes of the last such line's directory, then REST.
+ * - `[0,N]`: the next N candidates repeat, flag and directory, those the previous search (the last
+ *   one that tried any in short form) tried at the same places.
  */
 export function expandModuleLog(items: unknown[]): unknown[] {
   if (!items.some(Array.isArray)) return items;
   const out: unknown[] = [];
   let search: TraceEvent | undefined;
-  let dir = Buffer.alloc(0);
+  let last = Buffer.alloc(0);
+  let previous: Tried[] = [];
+  let current: Tried[] = [];
+  const emit = (s: TraceEvent, t: Tried) => {
+    current.push(t);
+    const name = typeof s.answer === 'string' && s.answer !== '' ? s.answer : String(s.name ?? '');
+    out.push({ ts: s.ts, pid: s.pid, tid: s.tid, ev: 'search', name: `${t.dir.toString('utf8')}/${name}`, flag: t.flag });
+  };
   for (const item of items) {
     if (!Array.isArray(item)) {
       out.push(item);
       const e = item as TraceEvent;
       search = e?.ev === 'search' && e.flag === LA_SER.ORIG ? e : undefined;
+      if (search && current.length > 0) [previous, current] = [current, []];
       continue;
     }
-    const [flag, keep, rest] = item as unknown[];
+    const [flag, a, b] = item as unknown[];
     // A short line out of place is passed on as it is: the log's reader says what is wrong with it.
-    if (!search || typeof flag !== 'number' || typeof keep !== 'number' || typeof rest !== 'string') {
-      out.push(item);
-      continue;
-    }
-    // KEEP counts bytes; a directory that was no UTF-8 cannot be rebuilt byte for byte, only kept in bounds.
-    dir = Buffer.concat([dir.subarray(0, Math.max(0, Math.min(keep, dir.length))), Buffer.from(rest, 'utf8')]);
-    const name = typeof search.answer === 'string' && search.answer !== '' ? search.answer : String(search.name ?? '');
-    out.push({ ts: search.ts, pid: search.pid, tid: search.tid, ev: 'search', name: `${dir.toString('utf8')}/${name}`, flag });
+    if (!search || typeof flag !== 'number' || typeof a !== 'number') out.push(item);
+    else if (flag === 0) {
+      for (let k = 0; k < a; k++) {
+        const t = previous[current.length];
+        if (!t) break;
+        emit(search, t);
+      }
+    } else if (typeof b === 'string') {
+      // KEEP counts bytes; a directory that was no UTF-8 cannot be rebuilt byte for byte, only kept in bounds.
+      last = Buffer.concat([last.subarray(0, Math.max(0, Math.min(a, last.length))), Buffer.from(b, 'utf8')]);
+      emit(search, { flag, dir: last });
+    } else out.push(item);
   }
   return out;
 }
