@@ -48,7 +48,7 @@ struct proc_log {
   int cur_tid;
   uint32_t cur_len;
   char cur_name[NAME_MAX_SHORT];
-  /* The directory of the last short candidate (see put_candidate). */
+  /* The directory of the last short candidate, of either form (see put_candidate). */
   uint32_t prev_len;
   char prev_dir[PREV_DIR_MAX];
   struct replay *replay;
@@ -413,14 +413,21 @@ found:
   return i;
 }
 
-/* n bytes from b to a, eight at a time. */
-static void copy_bytes(char *a, const char *b, size_t n) {
+/* n bytes from b to a, eight at a time (the last eight overlapping when n is no multiple). */
+static inline void copy_bytes(char *a, const char *b, size_t n) {
+  if (n < 8) {
+    for (size_t i = 0; i < n; i++) a[i] = b[i];
+    return;
+  }
   size_t i = 0;
   for (; i + 8 <= n; i += 8) {
     uint64_t w = load8(b + i);
     __builtin_memcpy(a + i, &w, 8);
   }
-  for (; i < n; i++) a[i] = b[i];
+  if (i < n) {
+    uint64_t w = load8(b + n - 8);
+    __builtin_memcpy(a + n - 8, &w, 8);
+  }
 }
 
 static size_t format_u(char *out, uint64_t v) {
@@ -452,6 +459,19 @@ static size_t format_small(char *out, uint32_t v) {
   return format_u(out, v);
 }
 
+#define ONES 0x0101010101010101ull
+#define HIGHS 0x8080808080808080ull
+
+/* Some byte of w is below 0x20, 0x7f, '"' or '\\' (bytes of 0x80 and up never count). */
+static inline int needs_escape(uint64_t w) {
+  uint64_t low = (w - ONES * 0x20) & ~w;
+  uint64_t del = w ^ (ONES * 0x7f);
+  uint64_t quote = w ^ (ONES * '"');
+  uint64_t slash = w ^ (ONES * '\\');
+  uint64_t zero = ((del - ONES) & ~del) | ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash);
+  return ((low | zero) & HIGHS) != 0;
+}
+
 /* `[FLAG,KEEP,"` REST `"]\n` into `out` (room for 32 + 6 bytes per byte of REST); its length. */
 static size_t format_candidate(char *out, unsigned int flag, size_t keep, const char *rest, size_t n) {
   static const char hex[] = "0123456789abcdef";
@@ -462,7 +482,15 @@ static size_t format_candidate(char *out, unsigned int flag, size_t keep, const 
   k += format_small(out + k, (uint32_t)keep);
   out[k++] = ',';
   out[k++] = '"';
-  for (size_t i = 0; i < n; i++) {
+  size_t i = 0;
+  /* Eight bytes at a time while none needs escaping (no control byte, DEL, quote or backslash). */
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w = load8(rest + i);
+    if (needs_escape(w)) break;
+    __builtin_memcpy(out + k, &w, 8);
+    k += 8;
+  }
+  for (; i < n; i++) {
     unsigned char c = (unsigned char)rest[i];
     if (c == '"' || c == '\\') {
       out[k++] = '\\';
@@ -495,10 +523,13 @@ static size_t format_candidate(char *out, unsigned int flag, size_t keep, const 
 #define REPLAY_LEN 13
 #define REPLAY_MAX 99999999u
 
+/* A candidate of a sequence: its directory is the first `keep` bytes of the one before it in the
+   sequence (0 for the first) and `len` bytes kept at `off` in the arena. */
 struct seq_entry {
   uint32_t off;
+  uint16_t keep;
   uint16_t len;
-  uint16_t flag;
+  uint32_t flag;
 };
 
 struct replay {
@@ -509,6 +540,8 @@ struct replay {
   uint32_t used;
   /* The arena or a sequence ran out: no more `[0,N]` lines in this log. */
   int full;
+  /* Every candidate of this search so far repeated the last search's: prev_dir is ref[cur_len - 1]'s. */
+  int in_step;
   /* The open `[0,N]` line: the log's length just after it (0: none), its last digit, its N. */
   uint64_t line_end;
   char *digit;
@@ -527,6 +560,7 @@ static struct replay *replay_of(struct proc_log *lg) {
     struct replay *rp = (struct replay *)p;
     rp->ref = rp->seq[0];
     rp->cur = rp->seq[1];
+    rp->in_step = 1;
     lg->replay = rp;
   }
   return lg->replay;
@@ -535,7 +569,9 @@ static struct replay *replay_of(struct proc_log *lg) {
 /* A search for a name begins: the last search's sequence, if it tried anything, is the one to repeat. */
 static void new_search(struct proc_log *lg) {
   struct replay *rp = lg->replay;
-  if (!rp || rp->cur_len == 0) return;
+  if (!rp) return;
+  rp->in_step = 1;
+  if (rp->cur_len == 0) return;
   struct seq_entry *t = rp->ref;
   rp->ref = rp->cur;
   rp->ref_len = rp->cur_len;
@@ -544,7 +580,7 @@ static void new_search(struct proc_log *lg) {
 }
 
 /* The decimal count in place, one more: "      19" becomes "      20". */
-static void count_up(char *last) {
+static inline __attribute__((always_inline)) void count_up(char *last) {
   for (char *d = last;; d--) {
     if (*d == ' ') {
       *d = '1';
@@ -558,7 +594,7 @@ static void count_up(char *last) {
   }
 }
 
-static void count_candidate(struct proc_log *lg, struct replay *rp) {
+static inline __attribute__((always_inline)) void count_candidate(struct proc_log *lg, struct replay *rp) {
   if (rp->line_end != 0 && rp->line_end == lg->off + lg->pos && rp->count < REPLAY_MAX) {
     count_up(rp->digit);
     rp->count++;
@@ -585,19 +621,18 @@ static void count_candidate(struct proc_log *lg, struct replay *rp) {
  */
 static inline int starts_with(const char *s, const char *m, size_t n) {
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-  /* Word by word from the aligned word holding s[0]; each mask keeps the bytes that count. */
+  /* The aligned word holding s[0] first (its bytes before s shifted out), then whole aligned words;
+     the last word's bytes past n are masked off. */
   size_t mis = (uintptr_t)s & 7;
   const char *a = s - mis;
-  uint64_t w = load8(a) >> (8 * mis);
-  size_t k = 8 - mis;
-  for (size_t i = 0;; i += k, k = 8) {
-    size_t left = n - i;
-    uint64_t x = w ^ load8(m + i);
-    if (left <= k) return (left == 8 ? x : x & ((1ull << (8 * left)) - 1)) == 0;
-    if ((k == 8 ? x : x & ((1ull << (8 * k)) - 1)) != 0) return 0;
-    a += 8;
-    w = load8(a);
-  }
+  uint64_t x = (load8(a) >> (8 * mis)) ^ load8(m);
+  size_t i = 8 - mis;
+  if (n <= i) return (n == 8 ? x : x & ((1ull << (8 * n)) - 1)) == 0;
+  if (mis ? (x & ((1ull << (8 * i)) - 1)) : x) return 0;
+  for (; i + 8 <= n; i += 8)
+    if (load8(s + i) != load8(m + i)) return 0;
+  if (i == n) return 1;
+  return ((load8(s + i) ^ load8(m + i)) & ((1ull << (8 * (n - i))) - 1)) == 0;
 #else
   for (size_t i = 0; i < n; i++)
     if (s[i] != m[i]) return 0;
@@ -607,49 +642,46 @@ static inline int starts_with(const char *s, const char *m, size_t n) {
 
 /*
  * The common case first, without measuring the candidate: it is DIR/NAME with the directory the
- * last search tried at this place, under the same flag. Then it is counted.
+ * last search tried at this place (its head the previous candidate's, its rest in the arena),
+ * under the same flag. Then it is counted, and prev_dir follows it.
  */
 static inline int replay_fast(struct proc_log *lg, const char *path, unsigned int flag) {
   struct replay *rp = lg->replay;
-  if (!rp || rp->full) return 0;
+  if (!rp || rp->full || !rp->in_step) return 0;
   uint32_t at = rp->cur_len;
   if (at >= rp->ref_len || at >= SEQ_MAX) return 0;
   const struct seq_entry *r = &rp->ref[at];
-  size_t n = r->len, nl = lg->cur_len;
-  if (r->flag != flag || !starts_with(path, rp->arena + r->off, n) || path[n] != '/' || !starts_with(path + n + 1, lg->cur_name, nl) || path[n + 1 + nl] != 0) return 0;
+  size_t keep = r->keep, dl = keep + r->len, nl = lg->cur_len;
+  const char *rest = rp->arena + r->off;
+  if (r->flag != flag || keep > lg->prev_len || !starts_with(path, lg->prev_dir, keep) || !starts_with(path + keep, rest, r->len) || path[dl] != '/' ||
+      !starts_with(path + dl + 1, lg->cur_name, nl) || path[dl + 1 + nl] != 0)
+    return 0;
   rp->cur[at] = *r;
   rp->cur_len = at + 1;
+  copy_bytes(lg->prev_dir + keep, rest, r->len);
+  lg->prev_len = (uint32_t)dl;
   count_candidate(lg, rp);
   return 1;
 }
 
-/* 1 when the candidate repeats the last search's at this place and is counted; else it is noted. */
-static int replayed(struct proc_log *lg, const char *dir, size_t n, unsigned int flag) {
+/*
+ * A candidate written in full: noted in the sequence (front-coded like its line, the first of a
+ * search whole), and the search is out of step with the last one from here on.
+ */
+static void note_candidate(struct proc_log *lg, const char *dir, size_t keep, size_t n, unsigned int flag) {
   struct replay *rp = replay_of(lg);
-  if (!rp || rp->full) return 0;
+  if (!rp || rp->full) return;
   uint32_t at = rp->cur_len;
-  if (at >= SEQ_MAX) {
+  if (at == 0) keep = 0;
+  if (at >= SEQ_MAX || rp->used + (n - keep) > SEQ_ARENA) {
     rp->full = 1;
-    return 0;
+    return;
   }
-  if (at < rp->ref_len) {
-    const struct seq_entry *r = &rp->ref[at];
-    if (r->flag == flag && r->len == n && same_bytes(rp->arena + r->off, dir, n)) {
-      rp->cur[at] = *r;
-      rp->cur_len = at + 1;
-      count_candidate(lg, rp);
-      return 1;
-    }
-  }
-  if (rp->used + n > SEQ_ARENA) {
-    rp->full = 1;
-    return 0;
-  }
-  copy_bytes(rp->arena + rp->used, dir, n);
-  rp->cur[at] = (struct seq_entry){rp->used, (uint16_t)n, (uint16_t)flag};
+  copy_bytes(rp->arena + rp->used, dir + keep, n - keep);
+  rp->cur[at] = (struct seq_entry){rp->used, (uint16_t)keep, (uint16_t)(n - keep), flag};
   rp->cur_len = at + 1;
-  rp->used += (uint32_t)n;
-  return 0;
+  rp->used += (uint32_t)(n - keep);
+  rp->in_step = 0;
 }
 
 #define SHORT_REST 64
@@ -669,13 +701,13 @@ static int put_candidate(struct proc_log *lg, const char *path, unsigned int fla
   if (n < nl + 1 || n - nl - 1 >= PREV_DIR_MAX) return 0;
   size_t dl = n - nl - 1;
   if (path[dl] != '/' || !same_bytes(path + dl + 1, lg->cur_name, nl)) return 0;
-  if (replayed(lg, path, dl, flag)) return 1;
   size_t keep = shared_head(lg->prev_dir, path, dl < lg->prev_len ? dl : lg->prev_len);
   if (dl - keep <= SHORT_REST && WINDOW - lg->pos >= SHORT_LINE) lg->pos += (uint32_t)format_candidate(lg->win + lg->pos, flag, keep, path + keep, dl - keep);
   else {
     char line[32 + 6 * PREV_DIR_MAX];
     append(lg, line, format_candidate(line, flag, keep, path + keep, dl - keep));
   }
+  note_candidate(lg, path, keep, dl, flag);
   copy_bytes(lg->prev_dir + keep, path + keep, dl - keep);
   lg->prev_len = (uint32_t)dl;
   return 1;

@@ -5,7 +5,8 @@
  * long LD_LIBRARY_PATH tries tens of thousands), which belong to the search event before them
  * (NAME: what it asks for; their stamp, pid and tid are its own):
  *   `[FLAG,KEEP,"REST"]`  the candidate DIR/NAME tried with that LA_SER_* flag, DIR being the first
- *                         KEEP bytes of the last such line's directory followed by REST;
+ *                         KEEP bytes of the previous short candidate's directory (of either
+ *                         form) followed by REST;
  *   `[0,N]`               the next N candidates are those the previous search tried at the same
  *                         places in its sequence (flag and directory), with this NAME; N is
  *                         counted up in place as they come (a search repeats the last one's path).

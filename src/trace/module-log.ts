@@ -13,7 +13,8 @@ interface Tried {
  * that search asked for (the location cache's answer when it gave one), with the search's stamp,
  * pid and tid.
  *
- * - `[FLAG,KEEP,"REST"]`: DIR is the first KEEP bytes of the last such line's directory, then REST.
+ * - `[FLAG,KEEP,"REST"]`: DIR is the first KEEP bytes of the previous short candidate's directory
+ *   (of either form), then REST.
  * - `[0,N]`: the next N candidates repeat, flag and directory, those the previous search (the last
  *   one that tried any in short form) tried at the same places.
  */
@@ -21,7 +22,7 @@ export function expandModuleLog(items: unknown[]): unknown[] {
   if (!items.some(Array.isArray)) return items;
   const out: unknown[] = [];
   let search: TraceEvent | undefined;
-  let last = Buffer.alloc(0);
+  let last: Buffer = Buffer.alloc(0);
   let previous: Tried[] = [];
   let current: Tried[] = [];
   const emit = (s: TraceEvent, t: Tried) => {
@@ -44,6 +45,7 @@ export function expandModuleLog(items: unknown[]): unknown[] {
       for (let k = 0; k < a; k++) {
         const t = previous[current.length];
         if (!t) break;
+        last = t.dir;
         emit(search, t);
       }
     } else if (typeof b === 'string') {
