@@ -31,6 +31,8 @@ const median = (xs) => {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 };
 const f1 = (x) => x.toFixed(1);
+/** A ratio to two significant digits: 0.00043, not 0.000. */
+const r2 = (x) => (x < 0 ? '< 0' : x === 0 ? '0' : Number(x.toPrecision(2)).toString());
 const pct = (x) => `${x >= 0 ? '+' : ''}${(100 * x).toFixed(1)} %`;
 
 if (!existsSync(MODULE)) {
@@ -125,7 +127,7 @@ function measure(w) {
     libs: over('libs'),
     allVsStrace: allOver / straceOver,
     allVsSeccomp: allOver / seccompOver,
-    md: [`### ${w.name}`, '', `Median of ${RUNS} interleaved runs.`, '', '| configuration | wall ms | vs uninstrumented | max RSS MiB |', '|---|---|---|---|', ...rows, '', `\`all\` costs ${f1(allOver)} ms; strace ${f1(straceOver)} ms (ratio ${allOver / straceOver < 0 ? '< 0' : (allOver / straceOver).toFixed(3)}), strace --seccomp-bpf ${f1(seccompOver)} ms (ratio ${(allOver / seccompOver).toFixed(3)}).`, ''].join('\n'),
+    md: [`### ${w.name}`, '', `Median of ${RUNS} interleaved runs.`, '', '| configuration | wall ms | vs uninstrumented | max RSS MiB |', '|---|---|---|---|', ...rows, '', `\`all\` costs ${f1(allOver)} ms; strace ${f1(straceOver)} ms (ratio ${r2(allOver / straceOver)}), strace --seccomp-bpf ${f1(seccompOver)} ms (ratio ${r2(allOver / seccompOver)}).`, ''].join('\n'),
   };
 }
 
@@ -181,7 +183,7 @@ const summary = [
   '| Target (issue 10) | Measured | Met |',
   '|---|---|---|',
   ...results.map((r) => `| libs-only recording ≤ 5 % wall time: ${r.name} | ${pct(r.libs)} | ${r.libs <= 0.05 ? 'yes' : '**no**'} |`),
-  ...results.map((r) => `| \`all\` ≤ ⅕ of strace's overhead: ${r.name} | ${r.allVsStrace.toFixed(3)} of strace -f, ${r.allVsSeccomp.toFixed(3)} of strace --seccomp-bpf | ${r.allVsStrace <= 0.2 && r.allVsSeccomp <= 0.2 ? 'yes' : r.allVsStrace <= 0.2 ? 'vs strace -f yes; vs --seccomp-bpf **no**' : '**no**'} |`),
+  ...results.map((r) => `| \`all\` ≤ ⅕ of strace's overhead: ${r.name} | ${r2(r.allVsStrace)} of strace -f, ${r2(r.allVsSeccomp)} of strace --seccomp-bpf | ${r.allVsStrace <= 0.2 && r.allVsSeccomp <= 0.2 ? 'yes' : r.allVsStrace <= 0.2 ? 'vs strace -f yes; vs --seccomp-bpf **no**' : '**no**'} |`),
   `| trace matrix 100 × 2,000 < 2 s | ${f1(mx.cliMs)} ms (CLI) | ${mx.cliMs < 2000 ? 'yes' : '**no**'} |`,
 ];
 const markdown = [`## Recording runs (issue 10)`, '', `Machine: ${machine}.`, '', ...summary, '', ...results.map((r) => r.md), mx.md].join('\n');
