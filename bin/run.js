@@ -6,7 +6,7 @@ if (deferredCa !== undefined) {
   // bin/compat kept node from loading NODE_EXTRA_CA_CERTS at start-up; it is read when needed.
   process.env.NODE_EXTRA_CA_CERTS = deferredCa;
   delete process.env.COMPAT_DEFERRED_CA_CERTS;
-  const [{ deferExtraCaCerts }, { warn }] = await Promise.all([import('../dist/registry/trust.js'), import('../dist/cli/errors.js')]);
+  const [{ deferExtraCaCerts }, { warn }] = await Promise.all([import('../dist/registry/extra-ca-file.js'), import('../dist/cli/errors.js')]);
   deferExtraCaCerts(deferredCa, warn);
 }
 const { runFast } = await import('../dist/cli/fast.js');

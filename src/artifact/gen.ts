@@ -4,7 +4,7 @@ import { appBinaryFromElf, type AppBinary } from '../host/app.js';
 import { type ElfInfo, probeFileMode, readElf } from '../host/elf.js';
 import { tableToBase64 } from '../host/symbol-table.js';
 import { FormatError, fileSystemError, isRegularFile } from '../host/file-reader.js';
-import { highestVersion } from '../host/host-index.js';
+import { highestVersion } from '../host/versions.js';
 import { DiskLoader } from '../host/loader.js';
 import { resolveInRoot } from '../host/object-source.js';
 import { expandTokens, type Resolution } from '../host/resolve.js';

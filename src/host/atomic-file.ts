@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { makeDirs } from './make-dirs.js';
@@ -11,12 +10,22 @@ import { makeDirs } from './make-dirs.js';
 export function writeFileAtomic(path: string, data: string | Buffer, opts: { mode?: number } = {}): void {
   const dir = dirname(path);
   makeDirs(dir);
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-  try {
-    writeFileSync(tmp, data, { flag: 'wx', ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
-    renameSync(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
+  // 'wx' never opens what is there (a file or a link someone planted); a name taken is tried again.
+  // Math.random, not node:crypto: loading crypto would cost every gen and scan ~3 ms for a temp name.
+  for (let attempt = 0; ; attempt++) {
+    const tmp = join(dir, `.${basename(path)}.${process.pid}.${Math.random().toString(36).slice(2, 10)}.tmp`);
+    try {
+      writeFileSync(tmp, data, { flag: 'wx', ...(opts.mode !== undefined ? { mode: opts.mode } : {}) });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST' && attempt < 8) continue;
+      throw e;
+    }
+    try {
+      renameSync(tmp, path);
+      return;
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw e;
+    }
   }
 }

@@ -12,6 +12,8 @@ import { readLdSoConf } from './ld-so-conf.js';
 import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResult, resolveInRoot } from './object-source.js';
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { normalPath } from './paths.js';
+import { highestVersion } from './versions.js';
+export { compareDotted, highestVersion } from './versions.js';
 
 export const INDEX_VERSION = 3;
 
@@ -348,25 +350,6 @@ export function loadOrScan(opts: ScanOptions = {}): LoadedIndex {
     /* a read-only cache dir still lets the check run */
   }
   return { index, how: 'scanned' };
-}
-
-export function highestVersion(versions: Iterable<string>, prefix: string): string | undefined {
-  let best: string | undefined;
-  for (const v of versions) {
-    if (!v.startsWith(prefix) || !/^[\d.]+$/.test(v.slice(prefix.length))) continue;
-    if (best === undefined || compareDotted(v.slice(prefix.length), best.slice(prefix.length)) > 0) best = v;
-  }
-  return best;
-}
-
-export function compareDotted(a: string, b: string): number {
-  const x = a.split('.').map(Number);
-  const y = b.split('.').map(Number);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
 }
 
 /** What a check derives from an index, computed once per index however many checks use it. */

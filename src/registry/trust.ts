@@ -1,6 +1,7 @@
 import { Agent } from 'node:https';
 import { createSecureContext, rootCertificates } from 'node:tls';
 import { RegistryError } from './errors.js';
+import { deferredExtraCaCerts } from './extra-ca-file.js';
 import { readRegular } from './layout-files.js';
 
 /**
@@ -9,20 +10,15 @@ import { readRegular } from './layout-files.js';
  *
  * Node 20 parses NODE_EXTRA_CA_CERTS, and every bundled root with it, before any script runs: about
  * 50 ms on each start, though most commands never open a TLS connection. The `compat` launcher
- * (bin/compat) therefore hands the file over under another name; `deferExtraCaCerts` takes it, and
- * it is read here when the first connection that needs it is made.
+ * (bin/compat) therefore hands the file over under another name; `deferExtraCaCerts`
+ * (extra-ca-file.ts) takes it, and it is read here when the first connection that needs it is made.
  */
-let deferred: { file: string; warn: (message: string) => void } | undefined;
 const agents = new Map<string, Promise<Agent>>();
 const MAX_AGENTS = 16;
 let bundle: { file: string; pem: Promise<Buffer | undefined> } | undefined;
 
 /** Bound of a CA bundle read from NODE_EXTRA_CA_CERTS (Debian's whole bundle is about 200 KiB). */
 const MAX_BUNDLE = 16 * 1024 * 1024;
-
-export function deferExtraCaCerts(file: string, warn: (message: string) => void): void {
-  deferred = { file, warn };
-}
 
 export interface TrustOptions {
   /** PEM text of CA certificates trusted on top of the defaults. */
@@ -37,6 +33,7 @@ export interface TrustOptions {
  * make, which node would otherwise pay on every connection given a `ca` option.
  */
 export function trustAgent(o: TrustOptions): Promise<Agent | undefined> {
+  const deferred = deferredExtraCaCerts();
   if (o.ca === undefined && o.clientCert === undefined && !deferred) return Promise.resolve(undefined);
   const key = [deferred?.file ?? '', String(o.ca ?? ''), String(o.clientCert?.cert ?? ''), String(o.clientCert?.key ?? '')].join('\0');
   let agent = agents.get(key);
@@ -49,6 +46,7 @@ export function trustAgent(o: TrustOptions): Promise<Agent | undefined> {
 }
 
 async function makeAgent(o: TrustOptions): Promise<Agent> {
+  const deferred = deferredExtraCaCerts();
   // A CA list replaces node's whole default store, NODE_EXTRA_CA_CERTS included: so name them all.
   const extra = o.ca !== undefined || deferred ? await extraBundle() : undefined;
   const ca = o.ca !== undefined || deferred ? [...rootCertificates, ...(extra ? [extra] : []), ...(o.ca !== undefined ? [o.ca] : [])] : undefined;
@@ -61,6 +59,7 @@ async function makeAgent(o: TrustOptions): Promise<Agent> {
  * at start-up (which it did itself unless the launcher deferred the file).
  */
 function extraBundle(): Promise<Buffer | undefined> | undefined {
+  const deferred = deferredExtraCaCerts();
   const file = deferred?.file ?? process.env.NODE_EXTRA_CA_CERTS;
   if (!file) return undefined;
   if (bundle?.file !== file) {
