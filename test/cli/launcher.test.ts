@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { compatAsync, expectOneLineError, isolatedEnv, tempDir } from '../helpers/fixtures.js';
 import { makeCertificate, startRegistry, type TestRegistry } from '../helpers/registry.js';
 
@@ -41,6 +42,16 @@ describe('start-up', () => {
     expect(launched.status).toBe(0);
     expect(launched.stderr).toBe('');
     expect(launched.stdout).toMatch(/^compat\//);
+  });
+
+  it('runs through a symbolic link to it, as npm installs it', async () => {
+    const bin = join(dir, 'bin');
+    mkdirSync(bin);
+    symlinkSync(join(import.meta.dirname, '..', '..', 'bin', 'compat'), join(bin, 'compat'));
+    const r = spawnSync(join(bin, 'compat'), ['--version'], { encoding: 'utf8', env: { ...process.env, ...env, PATH: `${dirname(process.execPath)}:/usr/bin:/bin` }, timeout: 60000 });
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^compat\//);
   });
 
   it('what compat runs sees NODE_EXTRA_CA_CERTS as it was, and no variable of the launcher', async () => {
