@@ -16,6 +16,7 @@ export default class HostLabels extends BaseCommand {
     'dry-run': Flags.boolean({ description: 'Print the file instead of writing it.' }),
     json: Flags.boolean({ description: 'Print the labels as JSON.' }),
     path: repeatable({ description: 'Extra library directories the node provides.' }),
+    root: Flags.string({ description: "Label for this root file system as if it were the node's `/` (a DaemonSet mounts the node's / at /host): its index, as host scan --root makes it." }),
     platform: Flags.string({ description: 'For image indexes: the platform (OS/ARCH[/VARIANT]) whose manifest\'s referrers are asked first (default: this node\'s).' }),
     expiry: Flags.string({ default: '1h', description: 'How long NFD keeps the labels unless the file is written again (# +expiry-time=); 0: forever.' }),
   };
@@ -26,7 +27,8 @@ export default class HostLabels extends BaseCommand {
     const expiryMs = parseDuration('expiry', flags.expiry);
     const { computeLabels, renderFeatureFile, writeFeatureFile } = await import('../../artifact/labels.js');
     const { loadOrScan } = await import('../../host/host-index.js');
-    const { index } = loadOrScan({ extraDirs: flags.path });
+    const { rootDir } = await import('../../cli/actions.js');
+    const { index } = loadOrScan({ extraDirs: flags.path, root: rootDir(flags.root) });
     const results = await computeLabels(argv as string[], index, { ...toRegistryFlags(flags), platform: flags.platform }, process.env.LD_LIBRARY_PATH);
     const now = new Date();
     const expiresAt = expiryMs > 0 ? new Date(now.getTime() + expiryMs) : undefined;
