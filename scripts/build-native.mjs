@@ -13,7 +13,7 @@ const cc = process.env.CC || 'cc';
 const sources = readdirSync(src).filter((f) => f.endsWith('.c')).sort().map((f) => join(src, f));
 
 const flags = [
-  '-shared', '-fPIC', '-O2', '-std=gnu11', '-Wall', '-Wextra', '-Wno-nonnull-compare',
+  '-shared', '-fPIC', '-O3', '-std=gnu11', '-Wall', '-Wextra', '-Wno-nonnull-compare',
   // Programs do pass NULL where glibc's headers promise they never will: keep the checks.
   '-fno-delete-null-pointer-checks',
   // No C library at all: no DT_NEEDED, so the loader searches for nothing to load the module
