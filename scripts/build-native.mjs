@@ -26,7 +26,9 @@ const flags = [
 mkdirSync(outDir, { recursive: true });
 // Link-time optimisation lets the loader's callbacks (audit.c) inline the log's hot path (log.c):
 // about 0.4 ms of a 500-directory LD_LIBRARY_PATH search. A compiler without it builds without.
-let r = spawnSync(cc, [...flags, '-flto', '-o', out, ...sources], { stdio: ['ignore', 'ignore', 'ignore'] });
+// Its warnings are shown; its failure is not, since the build without it then says what is wrong.
+let r = spawnSync(cc, [...flags, '-flto', '-o', out, ...sources], { stdio: ['ignore', 'inherit', 'pipe'], encoding: 'utf8' });
+if (!r.error && r.status === 0 && r.stderr) process.stderr.write(r.stderr);
 if (!r.error && r.status !== 0) r = spawnSync(cc, [...flags, '-o', out, ...sources], { stdio: ['ignore', 'inherit', 'inherit'] });
 if (r.error && r.error.code === 'ENOENT') {
   console.warn(`native: no C compiler (${cc}) found: built without the run recorder (install gcc, e.g. apt-get install gcc, and run npm run build again)`);
