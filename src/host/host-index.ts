@@ -13,7 +13,6 @@ import { DiskSource, factsOf, type ObjectFacts, type ObjectSource, type OpenResu
 import { loaderPlatform, type LoaderPlatform } from './platform.js';
 import { normalPath } from './paths.js';
 import { highestVersion } from './versions.js';
-export { compareDotted, highestVersion } from './versions.js';
 
 export const INDEX_VERSION = 3;
 

@@ -1,6 +1,7 @@
 import { readElf } from './elf.js';
 import { FormatError } from './file-reader.js';
-import { highestVersion, hostPlatform } from './host-index.js';
+import { hostPlatform } from './host-index.js';
+import { highestVersion } from './versions.js';
 import { readLdSoConf } from './ld-so-conf.js';
 import { cacheFlagsFor, cacheLookupTable, type LdCache, readLdCache } from './ldcache.js';
 import { resolveInRoot } from './object-source.js';
