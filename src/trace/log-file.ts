@@ -63,7 +63,7 @@ function isEvent(v: unknown): v is TraceEvent {
 export function readLog(path: string): RunLog {
   const text = readBounded(path);
   if (isFsRecordLog(text)) return { source: path, header: { compatTrace: 1, command: [], backend: 'fs-record', events: 'files' }, events: parseFsRecord(text, path) };
-  const items = expandModuleLog(parseJsonLines(text, path));
+  const items = expandModuleLog(parseJsonLines(text, path), path);
   let header: LogHeader = { compatTrace: 1, command: [] };
   let i = 0;
   const first = items[0] as Record<string, unknown> | undefined;

@@ -1,5 +1,13 @@
 import type { TraceEvent } from './events.js';
+import { TraceError } from './errors.js';
 import { LA_SER } from '../host/load-trace.js';
+
+/**
+ * The most events one module log may expand to. A `[0,N]` line of a few bytes stands for a whole
+ * search, so a crafted log could otherwise grow without bound in memory; this is about what the
+ * largest log read whole holds (1 GiB of ~100-byte events).
+ */
+export const MAX_EXPANDED_EVENTS = 10_000_000;
 
 interface Tried {
   flag: number;
@@ -18,7 +26,7 @@ interface Tried {
  * - `[0,N]`: the next N candidates repeat, flag and directory, those the previous search (the last
  *   one that tried any in short form) tried at the same places.
  */
-export function expandModuleLog(items: unknown[]): unknown[] {
+export function expandModuleLog(items: unknown[], source: string, limit = MAX_EXPANDED_EVENTS): unknown[] {
   if (!items.some(Array.isArray)) return items;
   const out: unknown[] = [];
   let search: TraceEvent | undefined;
@@ -26,6 +34,7 @@ export function expandModuleLog(items: unknown[]): unknown[] {
   let previous: Tried[] = [];
   let current: Tried[] = [];
   const emit = (s: TraceEvent, t: Tried) => {
+    if (out.length >= limit) throw new TraceError(source, `its short candidate lines expand to more than ${limit} events`);
     current.push(t);
     const name = typeof s.answer === 'string' && s.answer !== '' ? s.answer : String(s.name ?? '');
     out.push({ ts: s.ts, pid: s.pid, tid: s.tid, ev: 'search', name: `${t.dir.toString('utf8')}/${name}`, flag: t.flag });

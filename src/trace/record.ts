@@ -101,7 +101,7 @@ function readModuleLogs(dir: string): TraceEvent[] {
   const out: TraceEvent[] = [];
   for (const f of readdirSync(dir).sort()) {
     if (!f.endsWith('.jsonl')) continue;
-    for (const e of expandModuleLog(parseJsonLines(readFileSync(join(dir, f), 'utf8'), f))) out.push(e as TraceEvent);
+    for (const e of expandModuleLog(parseJsonLines(readFileSync(join(dir, f), 'utf8'), f), f)) out.push(e as TraceEvent);
   }
   return out;
 }

@@ -28,7 +28,7 @@ export function readRawLogs(dir: string): Array<{ file: string; events: RawEvent
         .split('\n')
         .filter((l) => l.length > 0)
         .map((l) => JSON.parse(l) as unknown);
-      return { file: f, raw, events: expandModuleLog(raw) as RawEvent[] };
+      return { file: f, raw, events: expandModuleLog(raw, f) as RawEvent[] };
     });
 }
 
