@@ -46,10 +46,13 @@ export function trustAgent(o: TrustOptions): Promise<Agent | undefined> {
 }
 
 async function makeAgent(o: TrustOptions): Promise<Agent> {
-  const deferred = deferredExtraCaCerts();
   // A CA list replaces node's whole default store, NODE_EXTRA_CA_CERTS included: so name them all.
-  const extra = o.ca !== undefined || deferred ? await extraBundle() : undefined;
-  const ca = o.ca !== undefined || deferred ? [...rootCertificates, ...(extra ? [extra] : []), ...(o.ca !== undefined ? [o.ca] : [])] : undefined;
+  // Only a client certificate and nothing deferred: node's default store is already right.
+  let ca: Array<string | Buffer> | undefined;
+  if (o.ca !== undefined || deferredExtraCaCerts()) {
+    const extra = await extraBundle();
+    ca = [...rootCertificates, ...(extra ? [extra] : []), ...(o.ca !== undefined ? [o.ca] : [])];
+  }
   const secureContext = createSecureContext({ ...(ca ? { ca } : {}), ...(o.clientCert ?? {}) });
   return new Agent({ keepAlive: true, secureContext });
 }
